@@ -1,0 +1,196 @@
+// File: core/backend.h
+// -----------------------------------------------------------------------------
+//
+// The plugin ABI of cache_alchemy: the one abstract interface between the core
+// (which knows the user's types) and a backend (which sees only string keys
+// and type-erased values). A backend lives in a shared library loaded at run
+// time with Boost.DLL and is named by a dotted string: `a.b.c.ClassName` is the
+// class `ClassName` exported from the library `a.b.c.so`.
+//
+// Everything that crosses the boundary is a standard type or a plain struct
+// declared here. No Abseil types, no templates, no user types. The layout of
+// everything in this file is frozen per `kPluginAbiVersion`: any change to a
+// struct or a virtual function here bumps it, and the loader refuses a plugin
+// built for another version before calling into it.
+//
+// A complete backend:
+//
+//   class MyCache : public cache_alchemy::Backend { ... };
+//   CACHE_ALCHEMY_EXPORT_BACKEND(MyCache, [] { return new MyCache(); })
+//
+// Build it as `cc_binary(name = "acme.backends.my.so", linkshared = True,
+// copts = ["-fvisibility=hidden"])` and select it as
+// "acme.backends.my.MyCache". See docs/plugins.md.
+
+#ifndef CACHE_ALCHEMY_CORE_BACKEND_H_
+#define CACHE_ALCHEMY_CORE_BACKEND_H_
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <set>
+#include <string>
+#include <vector>
+
+#include <boost/dll/alias.hpp>
+
+#include "core/clock.h"
+
+namespace cache_alchemy {
+
+// The version of this file's layout. The loader compares it with the value a
+// plugin was built with and refuses a mismatch, naming both.
+inline constexpr int32_t kPluginAbiVersion = 1;
+
+// Identifies the C++ standard library ABI a plugin was built with (libstdc++'s
+// dual ABI changes the layout of std::string). Checked on load like the
+// version.
+#if defined(_GLIBCXX_USE_CXX11_ABI)
+inline constexpr int32_t kStdlibAbiTag = 1000 + _GLIBCXX_USE_CXX11_ABI;
+#else
+inline constexpr int32_t kStdlibAbiTag = 0;
+#endif
+
+class RedisClient;  // core/redis_client.h; an abstract, ABI-stable interface.
+
+// How a backend wants values handed to it.
+enum class ValueFormat : int32_t {
+  // The value object itself (`StoredValue::object`), kept in this process.
+  kObject = 0,
+  // JSON text in `StoredValue::bytes` (cereal JSON archive).
+  kJson = 1,
+  // Binary in `StoredValue::bytes` (cereal portable binary archive).
+  kBinary = 2,
+};
+
+// A type-erased cached value. Exactly one member is meaningful, chosen by the
+// backend's `ValueFormat`.
+struct StoredValue {
+  // kObject: points at an immutable object of the function's result type.
+  // Backends never look inside; they keep the pointer alive while stored.
+  std::shared_ptr<const void> object;
+  // kJson / kBinary: the serialized value.
+  std::string bytes;
+};
+
+// Called by `CacheNamespace::Lookup` with the stored value. The value is only
+// guaranteed to stay alive for the duration of the call.
+using ValueVisitor = void (*)(void* context, const StoredValue& value);
+
+// A partial-clear pattern over strict keys (see core/strict_key.h): one slot
+// per key segment; an empty slot matches any segment, a filled one matches a
+// segment byte for byte (never as a regular expression).
+struct KeyPattern {
+  std::vector<std::optional<std::string>> segments;
+};
+
+// What a backend is told about one cached function when it is opened.
+struct NamespaceSpec {
+  std::string prefix;  // cache_key_prefix (tenant); may be empty
+  std::string name;    // the function's identity; never empty
+  int64_t limit;       // max live entries: > 0, or -1 for unlimited
+  int64_t expire_seconds;  // > 0, or -1 for never
+  bool strict;             // keys are strict (segmented), see strict_key.h
+};
+
+// Services of the host process a backend may use.
+struct HostContext {
+  // The time source for TTLs. Never null; outlives every namespace.
+  const Clock* clock = nullptr;
+  // The configured Redis client; null unless the backend requires Redis
+  // (`Backend::kRequiresRedis`), in which case the host guarantees non-null.
+  std::shared_ptr<RedisClient> redis;
+};
+
+// The store of one cached function inside a backend.
+//
+// Thread safety: every method may be called from any number of threads at
+// once. Errors (an unreachable server, say) are reported by throwing a
+// std::exception; the core then fails open (it calls the function and counts
+// the error) and never lets the exception reach the user.
+class CacheNamespace {
+ public:
+  virtual ~CacheNamespace() = default;
+
+  // If `key` holds a live value, calls `visit(context, value)` exactly once
+  // and returns true. Otherwise returns false without calling `visit`.
+  virtual bool Lookup(const std::string& key, ValueVisitor visit,
+                      void* context) = 0;
+
+  // Stores `value` under `key`, replacing any previous value, applying the
+  // namespace's limit and expiry.
+  virtual void Store(const std::string& key, StoredValue value) = 0;
+
+  // Removes every entry of this namespace; returns how many were removed.
+  virtual int64_t Clear() = 0;
+
+  // Removes the entries whose strict key matches `pattern`; returns how many.
+  // Only called on namespaces opened with `strict == true`.
+  virtual int64_t ClearMatching(const KeyPattern& pattern) = 0;
+
+  // The number of live entries (for tests and introspection).
+  virtual int64_t Size() = 0;
+};
+
+// A backend class: one object per dotted name per process, shared by every
+// function cached with it.
+//
+// Thread safety: every method may be called from any number of threads.
+class Backend {
+ public:
+  // Bits of `requirements()`.
+  static constexpr uint32_t kRequiresRedis = 1u << 0;
+
+  virtual ~Backend() = default;
+
+  // The form in which this backend stores values.
+  virtual ValueFormat format() const = 0;
+
+  // What the host must provide in `HostContext`, as `k...` bits.
+  virtual uint32_t requirements() const = 0;
+
+  // Opens the store of one cached function. Two opens with the same prefix
+  // and name share entries. OWNERSHIP: the caller owns the returned object
+  // and deletes it (through the virtual destructor) while the plugin library
+  // is still loaded. Throws std::exception on failure; never returns null.
+  virtual CacheNamespace* Open(const NamespaceSpec& spec,
+                               const HostContext& host) = 0;
+
+  // Removes every entry this backend holds under `prefix` (in every
+  // namespace); returns how many.
+  virtual int64_t Flush(const HostContext& host, const std::string& prefix) = 0;
+
+  // The names of the namespaces this backend holds entries for under
+  // `prefix`.
+  virtual std::set<std::string> Namespaces(const HostContext& host,
+                                           const std::string& prefix) = 0;
+};
+
+// What a plugin exports for each backend class, under the symbol
+// `cache_alchemy_backend_<ClassName>`. The first two fields are read before
+// anything else and keep their place in every future version.
+struct BackendDescriptor {
+  int32_t abi_version;     // kPluginAbiVersion the plugin was built with
+  int32_t stdlib_abi_tag;  // kStdlibAbiTag the plugin was built with
+  const char* class_name;  // ClassName, for messages
+  // Makes a new backend. OWNERSHIP: the caller owns the result. May throw.
+  Backend* (*create)();
+};
+
+}  // namespace cache_alchemy
+
+// Exports backend class `ClassName` from a plugin library, as the Boost.DLL
+// alias `cache_alchemy_backend_<ClassName>` pointing at its
+// `BackendDescriptor`. `factory` is an expression convertible to
+// `cache_alchemy::Backend* (*)()` (a captureless lambda or a function). Use
+// once per class, at global namespace scope, in one source file of the plugin.
+#define CACHE_ALCHEMY_EXPORT_BACKEND(ClassName, factory)                   \
+  namespace cache_alchemy_plugin_##ClassName {                             \
+  const ::cache_alchemy::BackendDescriptor kDescriptor = {                 \
+      ::cache_alchemy::kPluginAbiVersion, ::cache_alchemy::kStdlibAbiTag,  \
+      #ClassName, +(factory)};                                             \
+  }                                                                        \
+  BOOST_DLL_ALIAS(cache_alchemy_plugin_##ClassName::kDescriptor,           \
+                  cache_alchemy_backend_##ClassName)
+
+#endif  // CACHE_ALCHEMY_CORE_BACKEND_H_

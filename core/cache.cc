@@ -1,0 +1,212 @@
+// Wrap-time work: defaults, option checks, backend resolution.
+
+#include <cxxabi.h>
+
+#include <cstdlib>
+#include <stdexcept>
+#include <string>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "core/cached_function.h"
+#include "core/defaults.h"
+#include "core/namespaces.h"
+#include "core/registry.h"
+
+namespace cache_alchemy {
+namespace internal {
+namespace {
+
+std::string BackendFor(Family family, const Defaults& defaults) {
+  switch (family) {
+    case Family::kMemory:
+      return defaults.memory_backend;
+    case Family::kJson:
+      return defaults.json_backend;
+    case Family::kPickle:
+      return defaults.pickle_backend;
+  }
+  return defaults.memory_backend;
+}
+
+int64_t CheckedSetting(const char* field, const std::optional<int64_t>& value,
+                       int64_t fallback) {
+  int64_t v = value.value_or(fallback);
+  if (v < -1) {
+    throw std::invalid_argument(absl::StrCat(
+        "CacheOptions::", field, " is ", v, (value ? "" : " (config default)"),
+        "; use a positive number, -1 for unlimited or 0 for not cached"));
+  }
+  return v;
+}
+
+const char* FormatName(ValueFormat format) {
+  switch (format) {
+    case ValueFormat::kObject:
+      return "object";
+    case ValueFormat::kJson:
+      return "JSON";
+    case ValueFormat::kBinary:
+      return "binary";
+  }
+  return "unknown";
+}
+
+// Host services for `backend`; throws if it needs what is not configured.
+HostContext MakeHost(const Backend& backend, const std::string& backend_name,
+                     const Defaults& defaults) {
+  HostContext host;
+  host.clock = CurrentClock();
+  if ((backend.requirements() & Backend::kRequiresRedis) != 0) {
+    if (defaults.redis == nullptr) {
+      throw std::runtime_error(absl::StrCat(
+          "backend '", backend_name,
+          "' needs Redis, but the config's cache_redis_client is empty: "
+          "assign it first, e.g. config.cache_redis_client = "
+          "ca::RedisClient::FromUrl(config.get<std::string>("
+          "\"CACHE_ALCHEMY_REDIS_URL\"))"));
+    }
+    host.redis = defaults.redis;
+  }
+  return host;
+}
+
+std::string ResolvePrefix(std::string_view given, const Defaults& defaults) {
+  return given.empty() ? defaults.key_prefix : std::string(given);
+}
+
+}  // namespace
+
+std::string TypeName(const std::type_info& type) {
+  int status = 0;
+  char* demangled = abi::__cxa_demangle(type.name(), nullptr, nullptr, &status);
+  std::string name = status == 0 && demangled ? demangled : type.name();
+  std::free(demangled);
+  return name;
+}
+
+std::shared_ptr<FunctionCache> MakeFunctionCache(
+    const CacheOptions& options, Family family, bool force_method,
+    const std::source_location& loc, const SignatureInfo& sig) {
+  const Defaults defaults = CurrentDefaults();
+  ResolvedOptions resolved;
+  resolved.limit = CheckedSetting("limit", options.limit, defaults.limit);
+  resolved.expire = CheckedSetting("expire", options.expire, defaults.expire);
+  resolved.is_method = options.is_method || force_method;
+  resolved.strict = options.strict;
+  resolved.prefix = ResolvePrefix(options.cache_key_prefix, defaults);
+  resolved.backend =
+      options.backend.empty() ? BackendFor(family, defaults) : options.backend;
+  resolved.name = options.name.empty()
+                      ? absl::StrCat(loc.file_name(), ":", loc.line(), ":",
+                                     loc.column())
+                      : options.name;
+  resolved.dependencies = options.dependency;
+
+  const size_t arity = sig.param_types.size();
+  const size_t first_keyed = resolved.is_method && arity > 0 ? 1 : 0;
+  if (!sig.first_param_encodable && first_keyed == 0) {
+    throw std::invalid_argument(absl::StrCat(
+        "cached function '", resolved.name,
+        "': its first parameter has no cache-key encoding; set is_method "
+        "(use method_*/property_* or .is_method = true) if it is the object, "
+        "or add EncodeCacheKey for its type (core/key_encoder.h)"));
+  }
+  // Names: all parameters, or all but the object of a method.
+  const auto& params = options.params;
+  size_t skip_names = 0;
+  if (!params.empty()) {
+    if (params.size() == arity) {
+      skip_names = first_keyed;
+    } else if (!(first_keyed == 1 && params.size() == arity - 1)) {
+      throw std::invalid_argument(absl::StrCat(
+          "cached function '", resolved.name, "': params names ",
+          params.size(), " parameters (", absl::StrJoin(params, ", "),
+          ") but the function has ", arity,
+          first_keyed ? " (or the keyed ones after the object)" : ""));
+    }
+    resolved.explicit_param_names = true;
+  }
+  for (size_t i = first_keyed; i < arity; ++i) {
+    std::string name = params.empty() ? std::to_string(i - first_keyed)
+                                      : params[i - first_keyed + skip_names];
+    for (const auto& seen : resolved.keyed_params) {
+      if (seen.name == name) {
+        throw std::invalid_argument(absl::StrCat("cached function '",
+                                                 resolved.name,
+                                                 "': parameter name '", name,
+                                                 "' is used twice in params"));
+      }
+    }
+    resolved.keyed_params.push_back({std::move(name), sig.param_types[i]});
+  }
+
+  std::shared_ptr<CacheNamespace> ns;
+  ValueFormat format = ValueFormat::kObject;
+  if (resolved.limit != 0 && resolved.expire != 0) {
+    std::shared_ptr<Backend> backend =
+        BackendRegistry::Global().Get(resolved.backend, defaults.plugin_path);
+    format = backend->format();
+    const bool supported = format == ValueFormat::kObject ||
+                           (format == ValueFormat::kJson && sig.supports_json) ||
+                           (format == ValueFormat::kBinary && sig.supports_binary);
+    if (!supported) {
+      throw std::invalid_argument(absl::StrCat(
+          "cached function '", resolved.name, "': backend '", resolved.backend,
+          "' stores values as ", FormatName(format), ", and the result type ",
+          sig.result_type,
+          " cannot be serialized that way: give it a cereal serialize() "
+          "member or function (and a default constructor), see "
+          "core/value_codec.h"));
+    }
+    HostContext host = MakeHost(*backend, resolved.backend, defaults);
+    NamespaceSpec spec{resolved.prefix, resolved.name, resolved.limit,
+                       resolved.expire, resolved.strict};
+    // The deleter holds the backend, and through it the plugin library.
+    ns = std::shared_ptr<CacheNamespace>(
+        backend->Open(spec, host),
+        [backend](CacheNamespace* n) { delete n; });
+  } else {
+    resolved.backend.clear();  // pass-through: no backend is used
+  }
+
+  auto cache = std::make_shared<FunctionCache>(std::move(resolved),
+                                               std::move(ns), format);
+  cache->RegisterDependencies();
+  return cache;
+}
+
+}  // namespace internal
+
+namespace {
+
+template <typename Op>
+auto WithBackend(std::string_view backend_name, Op op) {
+  const internal::Defaults defaults = internal::CurrentDefaults();
+  const std::string name(backend_name);
+  std::shared_ptr<Backend> backend =
+      BackendRegistry::Global().Get(name, defaults.plugin_path);
+  HostContext host = internal::MakeHost(*backend, name, defaults);
+  return op(*backend, host, defaults);
+}
+
+}  // namespace
+
+int64_t flush_cache(std::string_view backend,
+                    std::string_view cache_key_prefix) {
+  return WithBackend(backend, [&](Backend& b, const HostContext& host,
+                                  const internal::Defaults& defaults) {
+    return b.Flush(host, internal::ResolvePrefix(cache_key_prefix, defaults));
+  });
+}
+
+std::set<std::string> get_all_namespace(std::string_view backend,
+                                        std::string_view cache_key_prefix) {
+  return WithBackend(backend, [&](Backend& b, const HostContext& host,
+                                  const internal::Defaults& defaults) {
+    return b.Namespaces(host,
+                        internal::ResolvePrefix(cache_key_prefix, defaults));
+  });
+}
+
+}  // namespace cache_alchemy

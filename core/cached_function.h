@@ -1,0 +1,507 @@
+// File: core/cached_function.h
+// -----------------------------------------------------------------------------
+//
+// Memoizing wrappers. `ca::cache(options, fn)` wraps a callable with a fixed
+// signature and returns a `CachedFunction` that answers from a backend chosen
+// by its dotted name, calling `fn` only on a miss:
+//
+//   namespace ca = cache_alchemy;
+//   auto slow_add = ca::cache(
+//       {.limit = 100, .expire = 60, .strict = true,
+//        .backend = "cache_alchemy.backends.memory.MemoryCache",
+//        .params = {"a", "b"}},
+//       [](int a, int b) { return a + b; });
+//   slow_add(1, 2);                    // miss: calls the lambda
+//   slow_add(1, 2);                    // hit
+//   slow_add.cache_clear(1);           // partial: every entry with a == 1
+//   slow_add.cache_clear(ca::arg("b", 2));
+//   slow_add.cache_clear();            // everything
+//
+// The families `memory_cache`, `json_cache`, `pickle_cache` (and `method_...`,
+// `property_...`, which set is_method) take their backend from the current
+// config when `options.backend` is empty.
+
+#ifndef CACHE_ALCHEMY_CORE_CACHED_FUNCTION_H_
+#define CACHE_ALCHEMY_CORE_CACHED_FUNCTION_H_
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <source_location>
+#include <stdexcept>
+#include <string>
+#include <tuple>
+#include <type_traits>
+#include <typeindex>
+#include <utility>
+#include <vector>
+
+#include "core/backend.h"
+#include "core/errors.h"
+#include "core/internal/function_cache.h"
+#include "core/key_encoder.h"
+#include "core/options.h"
+#include "core/strict_key.h"
+#include "core/value_codec.h"
+
+namespace cache_alchemy {
+
+// A partial-clear pattern that matches every value of its parameter.
+struct AnyPattern {};
+inline constexpr AnyPattern any{};
+
+// A partial-clear pattern for the parameter named `name` (needs
+// `CacheOptions::params`).
+template <typename V>
+struct ArgPattern {
+  std::string name;
+  V value;
+};
+
+// `ca::arg("user_id", 42)`: matches entries whose `user_id` equals 42.
+template <typename V>
+ArgPattern<std::decay_t<V>> arg(std::string name, V&& value) {
+  return {std::move(name), std::forward<V>(value)};
+}
+// `ca::arg("user_id", ca::any)`: names a parameter without fixing it.
+inline ArgPattern<AnyPattern> arg(std::string name, AnyPattern) {
+  return {std::move(name), AnyPattern{}};
+}
+
+namespace internal {
+
+// Which config key a wrapper takes its default backend from.
+enum class Family { kMemory, kJson, kPickle };
+
+// What the non-template wrap code needs to know about a signature.
+struct SignatureInfo {
+  std::vector<std::type_index> param_types;
+  bool first_param_encodable = true;
+  std::string result_type;
+  bool supports_json = false;
+  bool supports_binary = false;
+};
+
+// Applies defaults, checks options, resolves and opens the backend.
+// Throws std::invalid_argument, BackendNotFoundError, std::runtime_error.
+std::shared_ptr<FunctionCache> MakeFunctionCache(const CacheOptions& options,
+                                                 Family family,
+                                                 bool force_method,
+                                                 const std::source_location& loc,
+                                                 const SignatureInfo& sig);
+
+// A readable name of a type, for messages.
+std::string TypeName(const std::type_info& type);
+
+template <typename T>
+struct IsArgPattern : std::false_type {};
+template <typename V>
+struct IsArgPattern<ArgPattern<V>> : std::true_type {};
+
+// Deduces `R(Args...)` from a callable.
+template <typename F>
+struct Signature : Signature<decltype(&F::operator())> {};
+template <typename R, typename... A>
+struct Signature<R (*)(A...)> {
+  using type = R(A...);
+};
+template <typename R, typename... A>
+struct Signature<R(A...)> {
+  using type = R(A...);
+};
+template <typename C, typename R, typename... A>
+struct Signature<R (C::*)(A...)> {
+  using type = R(A...);
+};
+template <typename C, typename R, typename... A>
+struct Signature<R (C::*)(A...) const> {
+  using type = R(A...);
+};
+template <typename C, typename R, typename... A>
+struct Signature<R (C::*)(A...) noexcept> {
+  using type = R(A...);
+};
+template <typename C, typename R, typename... A>
+struct Signature<R (C::*)(A...) const noexcept> {
+  using type = R(A...);
+};
+template <typename R, typename... A>
+struct Signature<R (*)(A...) noexcept> {
+  using type = R(A...);
+};
+
+}  // namespace internal
+
+template <typename Sig>
+class CachedFunction;
+
+// A memoized function. Copies are cheap handles that share one cache.
+//
+// Thread safety: any number of threads may call, clear and copy one
+// CachedFunction at once. Concurrent misses on one key run `fn` once; the
+// other callers wait for that result (or its exception).
+template <typename R, typename... Args>
+class CachedFunction<R(Args...)> {
+  static_assert(!std::is_void_v<R>,
+                "cache_alchemy: a function returning void has nothing to "
+                "cache");
+  static_assert(!std::is_reference_v<R>,
+                "cache_alchemy: cache a function that returns by value");
+
+ public:
+  using result_type = R;
+  static constexpr size_t kArity = sizeof...(Args);
+
+  CachedFunction(std::function<R(Args...)> fn,
+                 std::shared_ptr<internal::FunctionCache> state)
+      : fn_(std::move(fn)),
+        state_(std::move(state)),
+        first_keyed_(state_->options().is_method && kArity > 0 ? 1 : 0),
+        strict_(state_->options().strict),
+        format_(state_->format()) {}
+
+  // Returns the cached result for `args`, or calls the function once and
+  // stores its result. An exception from the function reaches the caller and
+  // nothing is stored. Backend failures never reach the caller (fail-open).
+  R operator()(Args... args) const {
+    internal::FunctionCache& state = *state_;
+    if (!state.enabled()) {
+      state.CountMiss();
+      return fn_(std::forward<Args>(args)...);
+    }
+    std::string key = MakeKey(args...);
+    std::optional<R> found;
+    if (state.Lookup(key, &DecodeInto, this_context(&found)) && found) {
+      state.CountHit();
+      return std::move(*found);
+    }
+    auto ticket = state.JoinOrLead(key);
+    if (!ticket.leader) {
+      auto value = internal::FunctionCache::Wait(*ticket.flight);
+      state.CountHit();
+      return *static_cast<const R*>(value.get());
+    }
+    // Another leader may have stored the value since our lookup.
+    found.reset();
+    if (state.Lookup(key, &DecodeInto, this_context(&found)) && found) {
+      auto value = std::make_shared<const R>(std::move(*found));
+      state.Finish(ticket, key, value, nullptr, std::nullopt);
+      state.CountHit();
+      return *value;
+    }
+    std::shared_ptr<const R> value;
+    try {
+      value = std::make_shared<const R>(fn_(std::forward<Args>(args)...));
+    } catch (...) {
+      state.CountMiss();
+      state.Finish(ticket, key, nullptr, std::current_exception(),
+                   std::nullopt);
+      throw;
+    }
+    state.CountMiss();
+    std::optional<StoredValue> stored;
+    try {
+      stored = ValueCodec<R>::Encode(format_, value);
+    } catch (const std::exception&) {
+      state.CountError();
+    }
+    state.Finish(ticket, key, value, nullptr, std::move(stored));
+    return *value;
+  }
+
+  // Removes every entry of this function and of its dependents; returns how
+  // many were removed in all.
+  int64_t cache_clear() const { return state_->ClearAll(); }
+
+  // Partial clear (strict functions only). Each pattern is a value (matches
+  // equal arguments), `ca::any`, or `ca::arg("name", value)`. Unnamed
+  // patterns apply to the keyed parameters in order (after the object of a
+  // method); parameters without a pattern match anything. Returns the number
+  // of entries removed, dependents included.
+  // Throws UnsupportedError on a non-strict function; std::invalid_argument
+  // for an unknown name, a parameter given twice, too many patterns, or a
+  // value not convertible to its parameter's type.
+  template <typename P0, typename... Ps>
+  int64_t cache_clear(const P0& first, const Ps&... rest) const {
+    if (!strict_) {
+      throw UnsupportedError(
+          "cache_clear(patterns...) on '" + state_->options().name +
+          "': partial clears need a strict function (CacheOptions::strict)");
+    }
+    KeyPattern pattern;
+    pattern.segments.resize(kArity - first_keyed_);
+    std::vector<bool> set(pattern.segments.size(), false);
+    size_t next_position = 0;
+    AddPattern(first, &pattern, &set, &next_position);
+    (AddPattern(rest, &pattern, &set, &next_position), ...);
+    return state_->ClearMatching(pattern);
+  }
+
+  // Calls answered without running the function (from the cache or from a
+  // concurrent caller's computation) since creation.
+  int64_t hits() const { return state_->hits(); }
+  // Calls that ran the function since creation.
+  int64_t misses() const { return state_->misses(); }
+  // Backend failures absorbed (fail-open) since creation.
+  int64_t errors() const { return state_->errors(); }
+  // Entries this function holds in its backend now.
+  int64_t size() const { return state_->size(); }
+
+  // The resolved identity and options.
+  const std::string& name() const { return state_->options().name; }
+  const std::string& backend() const { return state_->options().backend; }
+
+  // INTERNAL: the node a FunctionCacheDependency names.
+  const std::shared_ptr<internal::DependencyNode>& dependency_node() const {
+    return state_->node();
+  }
+
+ private:
+  struct DecodeContext {
+    ValueFormat format;
+    std::optional<R>* out;
+  };
+
+  // Packs the decode target for `DecodeInto`. The context lives on the
+  // caller's stack for the duration of the lookup only.
+  struct ContextHolder {
+    DecodeContext context;
+    operator void*() { return &context; }
+  };
+  ContextHolder this_context(std::optional<R>* out) const {
+    return ContextHolder{{format_, out}};
+  }
+
+  static void DecodeInto(void* context, const StoredValue& value) {
+    auto* c = static_cast<DecodeContext*>(context);
+    ValueCodec<R>::Decode(c->format, value, c->out);
+  }
+
+  // The key of one call: all keyed arguments (fast), or one segment per
+  // keyed argument (strict).
+  std::string MakeKey(const Args&... args) const {
+    std::string key;
+    size_t index = 0;
+    (EncodeArg(args, index++, &key), ...);
+    return key;
+  }
+
+  template <typename A>
+  void EncodeArg(const A& arg, size_t index, std::string* key) const {
+    if (index < first_keyed_) return;
+    if constexpr (IsKeyEncodable<A>::value) {
+      if (!strict_) {
+        KeyWriter(key).Add(arg);
+      } else {
+        std::string segment;
+        KeyWriter(&segment).Add(arg);
+        AppendStrictSegment(segment, key);
+      }
+    } else {
+      // Only the first parameter may lack an encoding, and only for a
+      // method: MakeFunctionCache refused anything else when wrapping.
+    }
+  }
+
+  template <typename P>
+  void AddPattern(const P& p, KeyPattern* pattern, std::vector<bool>* set,
+                  size_t* next_position) const {
+    size_t slot;
+    if constexpr (internal::IsArgPattern<P>::value) {
+      slot = SlotOfName(p.name);
+    } else {
+      slot = (*next_position)++;
+      if (slot >= pattern->segments.size()) {
+        throw std::invalid_argument(
+            "cache_clear on '" + name() + "': more patterns than the " +
+            std::to_string(pattern->segments.size()) + " keyed parameters");
+      }
+    }
+    if ((*set)[slot]) {
+      throw std::invalid_argument("cache_clear on '" + name() +
+                                  "': parameter '" + ParamName(slot) +
+                                  "' is given twice");
+    }
+    (*set)[slot] = true;
+    if constexpr (internal::IsArgPattern<P>::value) {
+      SetSlot(slot, p.value, pattern);
+    } else {
+      SetSlot(slot, p, pattern);
+    }
+  }
+
+  template <typename V>
+  void SetSlot(size_t slot, const V& value, KeyPattern* pattern) const {
+    if constexpr (std::is_same_v<V, AnyPattern>) {
+      pattern->segments[slot].reset();
+    } else {
+      std::string bytes;
+      EncodeAs(slot + first_keyed_, value, &bytes,
+               std::index_sequence_for<Args...>{});
+      pattern->segments[slot] = std::move(bytes);
+    }
+  }
+
+  // Encodes `value` converted to the type of parameter `param`.
+  template <typename V, size_t... I>
+  void EncodeAs(size_t param, const V& value, std::string* out,
+                std::index_sequence<I...>) const {
+    ((param == I ? EncodeAsParam<I>(value, out) : void()), ...);
+  }
+
+  template <size_t I, typename V>
+  void EncodeAsParam(const V& value, std::string* out) const {
+    using P = std::remove_cv_t<std::remove_reference_t<
+        std::tuple_element_t<I, std::tuple<Args...>>>>;
+    if constexpr (IsKeyEncodable<P>::value &&
+                  std::is_constructible_v<P, const V&>) {
+      KeyWriter(out).Add(static_cast<const P&>(P(value)));
+    } else {
+      throw std::invalid_argument(
+          "cache_clear on '" + name() + "': a value of type " +
+          internal::TypeName(typeid(V)) + " cannot be matched against " +
+          "parameter '" + ParamName(I - first_keyed_) + "' of type " +
+          internal::TypeName(typeid(P)));
+    }
+  }
+
+  size_t SlotOfName(const std::string& wanted) const {
+    const auto& params = state_->options().keyed_params;
+    if (!state_->options().explicit_param_names) {
+      throw std::invalid_argument(
+          "cache_clear on '" + name() + "': ca::arg(\"" + wanted +
+          "\", ...) needs parameter names (CacheOptions::params)");
+    }
+    for (size_t i = 0; i < params.size(); ++i) {
+      if (params[i].name == wanted) return i;
+    }
+    std::string known;
+    for (const auto& p : params) known += (known.empty() ? "" : ", ") + p.name;
+    throw std::invalid_argument("cache_clear on '" + name() +
+                                "': no parameter named '" + wanted +
+                                "' (parameters: " + known + ")");
+  }
+
+  std::string ParamName(size_t slot) const {
+    return state_->options().keyed_params[slot].name;
+  }
+
+  std::function<R(Args...)> fn_;
+  std::shared_ptr<internal::FunctionCache> state_;
+  size_t first_keyed_;
+  bool strict_;
+  ValueFormat format_;
+};
+
+namespace internal {
+
+template <typename R, typename... Args>
+SignatureInfo MakeSignatureInfo() {
+  SignatureInfo info;
+  info.param_types = {std::type_index(
+      typeid(std::remove_cv_t<std::remove_reference_t<Args>>))...};
+  if constexpr (sizeof...(Args) > 0) {
+    using First = std::tuple_element_t<0, std::tuple<Args...>>;
+    info.first_param_encodable = IsKeyEncodable<First>::value;
+  }
+  info.result_type = TypeName(typeid(R));
+  info.supports_json = ValueCodec<R>::kJson;
+  info.supports_binary = ValueCodec<R>::kBinary;
+  return info;
+}
+
+template <typename Sig>
+struct CachedFunctionFor;
+template <typename R, typename... Args>
+struct CachedFunctionFor<R(Args...)> {
+  using type = CachedFunction<R(Args...)>;
+  template <typename F>
+  static type Make(const CacheOptions& options, Family family,
+                   bool force_method, const std::source_location& loc,
+                   F&& fn) {
+    // Parameters other than the first are always keyed: check them here, at
+    // compile time, so the static_assert names the type.
+    CheckKeyable<1, Args...>();
+    auto state = MakeFunctionCache(options, family, force_method, loc,
+                                   MakeSignatureInfo<R, Args...>());
+    return type(std::function<R(Args...)>(std::forward<F>(fn)),
+                std::move(state));
+  }
+
+  template <size_t From, typename... A>
+  static void CheckKeyable() {
+    CheckFrom<From, 0, A...>();
+  }
+  template <size_t From, size_t I>
+  static void CheckFrom() {}
+  template <size_t From, size_t I, typename A, typename... Rest>
+  static void CheckFrom() {
+    if constexpr (I >= From) {
+      // Instantiates the encoding of A (and its static_assert) at once.
+      [[maybe_unused]] auto encode = [](KeyWriter& w, const A& a) { w.Add(a); };
+    }
+    CheckFrom<From, I + 1, Rest...>();
+  }
+};
+
+template <typename F>
+using SignatureOf = typename Signature<std::decay_t<F>>::type;
+
+template <typename F>
+auto Wrap(const CacheOptions& options, Family family, bool force_method,
+          const std::source_location& loc, F&& fn) {
+  return CachedFunctionFor<SignatureOf<F>>::Make(options, family, force_method,
+                                                 loc, std::forward<F>(fn));
+}
+
+}  // namespace internal
+
+// Wraps `fn` (a function pointer, a non-generic lambda or functor, or a
+// std::function) with `options`. An empty `options.backend` means the
+// config's CACHE_ALCHEMY_MEMORY_BACKEND.
+// Throws std::invalid_argument (bad option, no codec for the result type in
+// the backend's format), BackendNotFoundError (unknown or unloadable
+// backend), std::runtime_error (Redis backend without a configured client).
+// Thread safety: may be called from any number of threads at once.
+template <typename F>
+auto cache(const CacheOptions& options, F&& fn,
+           std::source_location loc = std::source_location::current()) {
+  return internal::Wrap(options, internal::Family::kMemory, false, loc,
+                        std::forward<F>(fn));
+}
+
+#define CACHE_ALCHEMY_DEFINE_FAMILY(NAME, FAMILY, METHOD)                    \
+  template <typename F>                                                      \
+  auto NAME(const CacheOptions& options, F&& fn,                             \
+            std::source_location loc = std::source_location::current()) {    \
+    return internal::Wrap(options, internal::Family::FAMILY, METHOD, loc,    \
+                          std::forward<F>(fn));                              \
+  }                                                                          \
+  template <typename F>                                                      \
+  auto NAME(F&& fn,                                                          \
+            std::source_location loc = std::source_location::current()) {    \
+    return internal::Wrap(CacheOptions{}, internal::Family::FAMILY, METHOD,  \
+                          loc, std::forward<F>(fn));                         \
+  }
+
+// memory_cache / json_cache / pickle_cache: `cache` with the backend taken
+// from CACHE_ALCHEMY_MEMORY_BACKEND / _JSON_BACKEND / _PICKLE_BACKEND when
+// `options.backend` is empty. The method_ and property_ variants also set
+// is_method (the first argument, the object, is not part of the key).
+// Each takes `(fn)` or `(options, fn)`; contract as `cache`.
+CACHE_ALCHEMY_DEFINE_FAMILY(memory_cache, kMemory, false)
+CACHE_ALCHEMY_DEFINE_FAMILY(method_memory_cache, kMemory, true)
+CACHE_ALCHEMY_DEFINE_FAMILY(property_memory_cache, kMemory, true)
+CACHE_ALCHEMY_DEFINE_FAMILY(json_cache, kJson, false)
+CACHE_ALCHEMY_DEFINE_FAMILY(method_json_cache, kJson, true)
+CACHE_ALCHEMY_DEFINE_FAMILY(property_json_cache, kJson, true)
+CACHE_ALCHEMY_DEFINE_FAMILY(pickle_cache, kPickle, false)
+CACHE_ALCHEMY_DEFINE_FAMILY(method_pickle_cache, kPickle, true)
+CACHE_ALCHEMY_DEFINE_FAMILY(property_pickle_cache, kPickle, true)
+
+#undef CACHE_ALCHEMY_DEFINE_FAMILY
+
+}  // namespace cache_alchemy
+
+#endif  // CACHE_ALCHEMY_CORE_CACHED_FUNCTION_H_

@@ -1,0 +1,49 @@
+// File: core/defaults.h
+// -----------------------------------------------------------------------------
+//
+// INTERNAL: the defaults every wrapper reads at wrap time (backend names,
+// limit, expire, key prefix, plugin path, Redis client). This is the one
+// function through which the core reads configuration.
+
+#ifndef CACHE_ALCHEMY_CORE_DEFAULTS_H_
+#define CACHE_ALCHEMY_CORE_DEFAULTS_H_
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "core/backend.h"
+
+namespace cache_alchemy {
+namespace internal {
+
+struct Defaults {
+  std::string key_prefix;
+  int64_t limit = 1000;
+  int64_t expire = 86400;
+  std::string memory_backend;
+  std::string json_backend;
+  std::string pickle_backend;
+  // Directories searched for plugin libraries before the built-in places.
+  std::vector<std::string> plugin_path;
+  std::shared_ptr<RedisClient> redis;
+};
+
+// The defaults in force now.
+// Thread safety: may be called from any thread.
+Defaults CurrentDefaults();
+
+// The clock handed to backends opened from now on: the override set by
+// `SetClockOverride` (tests), else a coarse monotonic clock.
+const Clock* CurrentClock();
+
+// Makes `clock` (which must outlive every function wrapped while it is set)
+// the clock of functions wrapped from now on; null restores the default.
+// Used by testing/fake_clock.h.
+void SetClockOverride(const Clock* clock);
+
+}  // namespace internal
+}  // namespace cache_alchemy
+
+#endif  // CACHE_ALCHEMY_CORE_DEFAULTS_H_

@@ -1,0 +1,164 @@
+// The non-template engine of a cached function.
+
+#include "core/internal/function_cache.h"
+
+#include <utility>
+
+#include "core/internal/dependency_graph.h"
+
+namespace cache_alchemy {
+namespace internal {
+
+FunctionCache::FunctionCache(ResolvedOptions options,
+                             std::shared_ptr<CacheNamespace> ns,
+                             ValueFormat format)
+    : options_(std::move(options)),
+      ns_(std::move(ns)),
+      format_(format),
+      node_(std::make_shared<DependencyNode>(options_.name)) {}
+
+FunctionCache::~FunctionCache() = default;
+
+void FunctionCache::RegisterDependencies() {
+  node_->SetOwner(weak_from_this());
+  for (const auto& dep : options_.dependencies) {
+    dep.node()->AddDependent(weak_from_this());
+  }
+}
+
+bool FunctionCache::Lookup(const std::string& key, ValueVisitor visit,
+                           void* context) {
+  try {
+    return ns_->Lookup(key, visit, context);
+  } catch (const std::exception&) {
+    CountError();
+    return false;
+  }
+}
+
+FunctionCache::Ticket FunctionCache::JoinOrLead(const std::string& key) {
+  absl::MutexLock lock(&flights_mu_);
+  auto& slot = flights_[key];
+  if (slot != nullptr) return Ticket{slot, false, 0};
+  slot = std::make_shared<Flight>();
+  return Ticket{slot, true, generation_.load(std::memory_order_acquire)};
+}
+
+std::shared_ptr<const void> FunctionCache::Wait(Flight& flight) {
+  absl::MutexLock lock(&flight.mu);
+  flight.mu.Await(absl::Condition(&flight.done));
+  if (flight.error) std::rethrow_exception(flight.error);
+  return flight.value;
+}
+
+void FunctionCache::Finish(const Ticket& ticket, const std::string& key,
+                           std::shared_ptr<const void> value,
+                           std::exception_ptr error,
+                           std::optional<StoredValue> stored) {
+  if (!error && stored.has_value()) {
+    absl::ReaderMutexLock lock(&clear_mu_);
+    if (generation_.load(std::memory_order_acquire) == ticket.generation) {
+      Store(key, std::move(*stored));
+    }
+  }
+  {
+    absl::MutexLock lock(&flights_mu_);
+    auto it = flights_.find(key);
+    // A clear may have dropped this flight (and a newer one may stand in its
+    // place): only remove our own.
+    if (it != flights_.end() && it->second == ticket.flight) flights_.erase(it);
+  }
+  absl::MutexLock lock(&ticket.flight->mu);
+  ticket.flight->value = std::move(value);
+  ticket.flight->error = std::move(error);
+  ticket.flight->done = true;
+}
+
+void FunctionCache::Store(const std::string& key, StoredValue value) {
+  try {
+    ns_->Store(key, std::move(value));
+  } catch (const std::exception&) {
+    CountError();
+  }
+}
+
+int64_t FunctionCache::ClearAll() {
+  return CascadeClear(shared_from_this(), std::nullopt);
+}
+
+int64_t FunctionCache::ClearMatching(const KeyPattern& pattern) {
+  return CascadeClear(shared_from_this(), pattern);
+}
+
+int64_t FunctionCache::ClearLocal() {
+  return ClearLocalWith([](CacheNamespace& ns) { return ns.Clear(); });
+}
+
+int64_t FunctionCache::ClearLocalMatching(const KeyPattern& pattern) {
+  return ClearLocalWith(
+      [&pattern](CacheNamespace& ns) { return ns.ClearMatching(pattern); });
+}
+
+int64_t FunctionCache::ClearLocalWith(
+    absl::FunctionRef<int64_t(CacheNamespace&)> clear) {
+  if (!enabled()) return 0;
+  absl::WriterMutexLock lock(&clear_mu_);
+  generation_.fetch_add(1, std::memory_order_acq_rel);
+  {
+    // Callers arriving from now on must not join a computation that began
+    // before the clear.
+    absl::MutexLock flights_lock(&flights_mu_);
+    flights_.clear();
+  }
+  try {
+    return clear(*ns_);
+  } catch (const std::exception&) {
+    CountError();
+    return 0;
+  }
+}
+
+NamedPattern FunctionCache::ToNamed(const KeyPattern& pattern) const {
+  NamedPattern named;
+  for (size_t i = 0; i < pattern.segments.size() &&
+                     i < options_.keyed_params.size();
+       ++i) {
+    if (!pattern.segments[i].has_value()) continue;
+    const ParamInfo& param = options_.keyed_params[i];
+    named.slots.push_back({param.name, param.type, *pattern.segments[i]});
+  }
+  return named;
+}
+
+std::optional<KeyPattern> FunctionCache::FromNamed(
+    const NamedPattern& named) const {
+  if (!options_.strict || !options_.explicit_param_names) return std::nullopt;
+  KeyPattern pattern;
+  pattern.segments.resize(options_.keyed_params.size());
+  for (const auto& slot : named.slots) {
+    bool found = false;
+    for (size_t i = 0; i < options_.keyed_params.size(); ++i) {
+      const ParamInfo& param = options_.keyed_params[i];
+      if (param.name == slot.name && param.type == slot.type) {
+        pattern.segments[i] = slot.bytes;
+        found = true;
+        break;
+      }
+    }
+    if (!found) return std::nullopt;
+  }
+  return pattern;
+}
+
+int64_t FunctionCache::size() {
+  if (!enabled()) return 0;
+  try {
+    return ns_->Size();
+  } catch (const std::exception&) {
+    CountError();
+    return 0;
+  }
+}
+
+}  // namespace internal
+}  // namespace cache_alchemy

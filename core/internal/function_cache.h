@@ -1,0 +1,173 @@
+// File: core/internal/function_cache.h
+// -----------------------------------------------------------------------------
+//
+// INTERNAL: not for users. The non-template engine behind every
+// `CachedFunction`: it owns the backend namespace, the hit/miss counters, the
+// single-flight table and the clear generation, and takes part in the
+// dependency graph. `CachedFunction<R(Args...)>` only encodes keys and
+// values and calls in here.
+
+#ifndef CACHE_ALCHEMY_CORE_INTERNAL_FUNCTION_CACHE_H_
+#define CACHE_ALCHEMY_CORE_INTERNAL_FUNCTION_CACHE_H_
+
+#include <atomic>
+#include <cstdint>
+#include <exception>
+#include <memory>
+#include <optional>
+#include <string>
+#include <typeindex>
+#include <vector>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/container/flat_hash_map.h"
+#include "absl/functional/function_ref.h"
+#include "absl/synchronization/mutex.h"
+#include "core/backend.h"
+#include "core/dependency.h"
+
+namespace cache_alchemy {
+namespace internal {
+
+class DependencyNode;
+
+// One keyed parameter: its name and its C++ type (two functions' parameters
+// match for a cascading partial clear only if both agree).
+struct ParamInfo {
+  std::string name;
+  std::type_index type;
+};
+
+// A cached function's options after defaults were applied and checked.
+struct ResolvedOptions {
+  std::string name;
+  std::string prefix;
+  std::string backend;  // dotted name; empty when pass-through
+  int64_t limit = -1;
+  int64_t expire = -1;
+  bool is_method = false;
+  bool strict = false;
+  bool explicit_param_names = false;  // `params` given by the user
+  std::vector<ParamInfo> keyed_params;
+  std::vector<CacheDependency> dependencies;
+};
+
+// A partial clear expressed by parameter name, the form in which it cascades
+// to dependents. Only filled slots are listed.
+struct NamedPattern {
+  struct Slot {
+    std::string name;
+    std::type_index type;
+    std::string bytes;
+  };
+  std::vector<Slot> slots;
+};
+
+// The result of one computation, shared with the callers that waited for it.
+struct Flight {
+  absl::Mutex mu;
+  bool done ABSL_GUARDED_BY(mu) = false;
+  std::shared_ptr<const void> value ABSL_GUARDED_BY(mu);  // the R object
+  std::exception_ptr error ABSL_GUARDED_BY(mu);
+};
+
+// Thread safety: every public method may be called from any thread.
+class FunctionCache : public std::enable_shared_from_this<FunctionCache> {
+ public:
+  // `ns` is null for a pass-through function (limit or expire 0).
+  FunctionCache(ResolvedOptions options, std::shared_ptr<CacheNamespace> ns,
+                ValueFormat format);
+  ~FunctionCache();
+
+  FunctionCache(const FunctionCache&) = delete;
+  FunctionCache& operator=(const FunctionCache&) = delete;
+
+  // Registers this function as a dependent of each of its dependencies. Call
+  // once, right after construction (needs shared_from_this).
+  void RegisterDependencies();
+
+  const ResolvedOptions& options() const { return options_; }
+  bool enabled() const { return ns_ != nullptr; }
+  ValueFormat format() const { return format_; }
+  const std::shared_ptr<DependencyNode>& node() const { return node_; }
+
+  // Hit path. Returns true if the backend had `key` and called `visit`.
+  // Backend errors count as errors and read as a miss (fail-open).
+  bool Lookup(const std::string& key, ValueVisitor visit, void* context);
+
+  // Single flight. Returns the flight for `key` and whether the caller leads
+  // it (must compute and then call `Finish`). Followers call `Wait`.
+  struct Ticket {
+    std::shared_ptr<Flight> flight;
+    bool leader = false;
+    uint64_t generation = 0;
+  };
+  Ticket JoinOrLead(const std::string& key);
+
+  // Blocks until the flight is done; returns its value or rethrows its error.
+  static std::shared_ptr<const void> Wait(Flight& flight);
+
+  // Ends a flight led by the caller. With `error`, nothing is stored. With
+  // `stored` set, it is stored under `key` unless the function was cleared
+  // since the ticket was taken (the value may predate the clear).
+  void Finish(const Ticket& ticket, const std::string& key,
+              std::shared_ptr<const void> value, std::exception_ptr error,
+              std::optional<StoredValue> stored);
+
+  // Clears every entry and cascades to dependents. Returns the total count.
+  int64_t ClearAll();
+  // Clears entries matching `pattern` (one slot per keyed parameter) and
+  // cascades. Returns the total count. REQUIRES: options().strict.
+  int64_t ClearMatching(const KeyPattern& pattern);
+
+  // Local clears, without cascade (used by the dependency graph).
+  int64_t ClearLocal();
+  int64_t ClearLocalMatching(const KeyPattern& pattern);
+
+  // Converts a by-position pattern into a by-name one (for cascading), and a
+  // by-name one back into this function's positional pattern. The latter
+  // returns nullopt when this function cannot apply it precisely (not
+  // strict, or a named parameter it lacks): the caller then clears fully.
+  NamedPattern ToNamed(const KeyPattern& pattern) const;
+  std::optional<KeyPattern> FromNamed(const NamedPattern& pattern) const;
+
+  void CountHit() { hits_.fetch_add(1, std::memory_order_relaxed); }
+  void CountMiss() { misses_.fetch_add(1, std::memory_order_relaxed); }
+  void CountError() { errors_.fetch_add(1, std::memory_order_relaxed); }
+  int64_t hits() const { return hits_.load(std::memory_order_relaxed); }
+  int64_t misses() const { return misses_.load(std::memory_order_relaxed); }
+  int64_t errors() const { return errors_.load(std::memory_order_relaxed); }
+  // Entries currently held by the backend for this function (0 if disabled).
+  int64_t size();
+
+ private:
+  void Store(const std::string& key, StoredValue value);
+  // Bumps the generation, drops pending flights and runs `clear` on the
+  // namespace, exclusive of stores.
+  int64_t ClearLocalWith(absl::FunctionRef<int64_t(CacheNamespace&)> clear);
+
+  const ResolvedOptions options_;
+  const std::shared_ptr<CacheNamespace> ns_;
+  const ValueFormat format_;
+  const std::shared_ptr<DependencyNode> node_;
+
+  std::atomic<int64_t> hits_{0};
+  std::atomic<int64_t> misses_{0};
+  std::atomic<int64_t> errors_{0};
+
+  // Bumped by every clear. A flight remembers the value it saw when it began
+  // and stores its result only if no clear happened since.
+  std::atomic<uint64_t> generation_{0};
+  // Stores hold it shared and clears exclusively, so a value computed before
+  // a clear is never stored after it.
+  absl::Mutex clear_mu_;
+  // Guards the single-flight table.
+  absl::Mutex flights_mu_;
+  absl::flat_hash_map<std::string, std::shared_ptr<Flight>> flights_
+      ABSL_GUARDED_BY(flights_mu_);
+};
+
+}  // namespace internal
+}  // namespace cache_alchemy
+
+#endif  // CACHE_ALCHEMY_CORE_INTERNAL_FUNCTION_CACHE_H_

@@ -1,0 +1,36 @@
+// File: core/namespaces.h
+// -----------------------------------------------------------------------------
+//
+// Whole-backend operations, by dotted backend name:
+//
+//   int64_t n = ca::flush_cache("cache_alchemy.backends.memory.MemoryCache");
+//   std::set<std::string> names = ca::get_all_namespace(
+//       "cache_alchemy.backends.memory.MemoryCache", "tenant-a:");
+
+#ifndef CACHE_ALCHEMY_CORE_NAMESPACES_H_
+#define CACHE_ALCHEMY_CORE_NAMESPACES_H_
+
+#include <cstdint>
+#include <set>
+#include <string>
+#include <string_view>
+
+namespace cache_alchemy {
+
+// Removes every entry `backend` holds under `cache_key_prefix` (empty: the
+// config's CACHE_ALCHEMY_CACHE_KEY_PREFIX), in every function; returns how
+// many. Dependents in other backends are not touched.
+// Throws BackendNotFoundError, std::runtime_error (Redis backend without a
+// configured client). Thread safety: callable from any thread.
+int64_t flush_cache(std::string_view backend,
+                    std::string_view cache_key_prefix = "");
+
+// The namespaces (one per cached function, by name) for which `backend`
+// holds entries under `cache_key_prefix` (empty: the config's prefix).
+// Throws as flush_cache.
+std::set<std::string> get_all_namespace(std::string_view backend,
+                                        std::string_view cache_key_prefix = "");
+
+}  // namespace cache_alchemy
+
+#endif  // CACHE_ALCHEMY_CORE_NAMESPACES_H_

@@ -1,0 +1,58 @@
+// File: core/options.h
+// -----------------------------------------------------------------------------
+//
+// `CacheOptions`: how one function is cached. The field order is part of the
+// public contract (users write designated initializers), so new fields only
+// ever go at the end.
+//
+//   auto f = ca::cache({.limit = 100, .expire = 60,
+//                       .backend = "cache_alchemy.backends.memory.MemoryCache"},
+//                      [](int a, int b) { return a + b; });
+
+#ifndef CACHE_ALCHEMY_CORE_OPTIONS_H_
+#define CACHE_ALCHEMY_CORE_OPTIONS_H_
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "core/dependency.h"
+
+namespace cache_alchemy {
+
+struct CacheOptions {
+  // Entries kept per function (least recently used evicted first).
+  // nullopt: config CACHE_ALCHEMY_DEFAULT_LIMIT; -1: unlimited;
+  // 0: not cached (every call runs the function); < -1: std::invalid_argument.
+  std::optional<int64_t> limit;
+  // Seconds an entry lives. nullopt: config CACHE_ALCHEMY_DEFAULT_EXPIRE;
+  // -1: never expires; 0: not cached; < -1: std::invalid_argument.
+  std::optional<int64_t> expire;
+  // The first argument (the object of a method) is left out of the key.
+  bool is_method = false;
+  // Keys keep one segment per parameter, which allows partial clears by
+  // argument (`cache_clear(patterns...)`).
+  bool strict = false;
+  // Dotted backend name, e.g. "cache_alchemy.backends.memory.MemoryCache".
+  // Empty: the family's config default (memory_cache: CACHE_ALCHEMY_MEMORY_
+  // BACKEND, ...; plain `cache`: CACHE_ALCHEMY_MEMORY_BACKEND).
+  std::string backend;
+  // Caches whose clearing also clears this function (core/dependency.h).
+  std::vector<CacheDependency> dependency;
+  // Separates tenants. Empty: config CACHE_ALCHEMY_CACHE_KEY_PREFIX.
+  std::string cache_key_prefix;
+  // The function's identity in keys. Two wrappers with the same name, backend
+  // and prefix share entries. Empty: derived from the call site of the
+  // wrapping call (file:line:column), stable for one build.
+  std::string name;
+  // Parameter names (all of the function's parameters, in order; with
+  // is_method the first may be left out). Used by strict keys, by
+  // `ca::arg("name", v)` in partial clears, and to cascade partial clears to
+  // dependents. Empty: parameters are named by position ("0", "1", ...).
+  std::vector<std::string> params;
+};
+
+}  // namespace cache_alchemy
+
+#endif  // CACHE_ALCHEMY_CORE_OPTIONS_H_

@@ -1,0 +1,74 @@
+// File: core/registry.h
+// -----------------------------------------------------------------------------
+//
+// Resolves dotted backend names to backend objects loaded from plugin
+// libraries. `a.b.c.ClassName` names the class `ClassName` exported (with
+// CACHE_ALCHEMY_EXPORT_BACKEND) by the library `a.b.c.so`, searched in:
+//   1. the directories of CACHE_ALCHEMY_PLUGIN_PATH, in order;
+//   2. the directory of the running executable;
+//   3. the Bazel runfiles of the running executable, where a plugin target
+//      of module `x.y.<leaf>` lives in `backends/<leaf>/` or `plugins/<leaf>/`.
+// Each library is loaded once per process; each class is made once per
+// process and shared by every function cached with it. Every object made by
+// a plugin keeps its library loaded for as long as it lives.
+//
+//   auto backend = ca::BackendRegistry::Global().Get(
+//       "cache_alchemy.backends.memory.MemoryCache", {});
+
+#ifndef CACHE_ALCHEMY_CORE_REGISTRY_H_
+#define CACHE_ALCHEMY_CORE_REGISTRY_H_
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/container/flat_hash_map.h"
+#include "absl/status/statusor.h"
+#include "absl/synchronization/mutex.h"
+#include "core/backend.h"
+
+namespace boost::dll {
+class shared_library;
+}  // namespace boost::dll
+
+namespace cache_alchemy {
+
+// Thread safety: all methods may be called from any thread.
+class BackendRegistry {
+ public:
+  // The process-wide registry (never destroyed).
+  static BackendRegistry& Global();
+
+  // The backend named `dotted_name`, loading its library on first use;
+  // `plugin_path` lists directories searched first.
+  // Throws BackendNotFoundError naming the dotted name, every path searched
+  // and the loader's own messages.
+  std::shared_ptr<Backend> Get(const std::string& dotted_name,
+                               const std::vector<std::string>& plugin_path);
+
+  // The directories searched for module `module` (e.g.
+  // "cache_alchemy.backends.memory"), in order.
+  static std::vector<std::string> SearchDirectories(
+      const std::string& module, const std::vector<std::string>& plugin_path);
+
+ private:
+  using Library = std::shared_ptr<boost::dll::shared_library>;
+
+  // Loads `path` (once). Returns the loader's error on failure.
+  absl::StatusOr<Library> LoadLibrary(const std::string& path)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Makes `class_name` from `library` (at `path`), checking its ABI first.
+  absl::StatusOr<std::shared_ptr<Backend>> MakeBackend(
+      const Library& library, const std::string& path,
+      const std::string& class_name);
+
+  absl::Mutex mu_;
+  absl::flat_hash_map<std::string, std::shared_ptr<Backend>> backends_
+      ABSL_GUARDED_BY(mu_);
+  absl::flat_hash_map<std::string, Library> libraries_ ABSL_GUARDED_BY(mu_);
+};
+
+}  // namespace cache_alchemy
+
+#endif  // CACHE_ALCHEMY_CORE_REGISTRY_H_

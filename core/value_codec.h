@@ -1,0 +1,140 @@
+// File: core/value_codec.h
+// -----------------------------------------------------------------------------
+//
+// How a function's result type is stored by each kind of backend:
+//   - in-process backends (ValueFormat::kObject) keep the object itself: any
+//     copy-constructible type works;
+//   - serializing backends store cereal archives: JSON text (kJson) or
+//     portable binary (kBinary). The type needs a cereal `serialize` (or
+//     `save`/`load`) function and a default constructor. Standard types
+//     (strings, containers, optional, pair, tuple, chrono...) are covered by
+//     the cereal headers included here.
+//
+//   struct Point { int x, y;
+//     template <class Archive> void serialize(Archive& ar) { ar(x, y); } };
+//
+// A backend whose format the result type cannot be stored in is refused when
+// the function is wrapped (std::invalid_argument naming the type and what to
+// add), never later.
+
+#ifndef CACHE_ALCHEMY_CORE_VALUE_CODEC_H_
+#define CACHE_ALCHEMY_CORE_VALUE_CODEC_H_
+
+#include <memory>
+#include <optional>
+#include <sstream>
+#include <string>
+#include <type_traits>
+
+#include "cereal/archives/json.hpp"
+#include "cereal/archives/portable_binary.hpp"
+#include "cereal/types/array.hpp"
+#include "cereal/types/chrono.hpp"
+#include "cereal/types/deque.hpp"
+#include "cereal/types/list.hpp"
+#include "cereal/types/map.hpp"
+#include "cereal/types/memory.hpp"
+#include "cereal/types/optional.hpp"
+#include "cereal/types/set.hpp"
+#include "cereal/types/string.hpp"
+#include "cereal/types/tuple.hpp"
+#include "cereal/types/unordered_map.hpp"
+#include "cereal/types/unordered_set.hpp"
+#include "cereal/types/utility.hpp"
+#include "cereal/types/variant.hpp"
+#include "cereal/types/vector.hpp"
+#include "core/backend.h"
+
+namespace cache_alchemy {
+
+// Encodes and decodes values of type `R` in each `ValueFormat`.
+template <typename R>
+struct ValueCodec {
+  template <typename Out, typename In>
+  static constexpr bool kSerializable =
+      std::is_default_constructible_v<R> &&
+      cereal::traits::is_output_serializable<R, Out>::value &&
+      cereal::traits::is_input_serializable<R, In>::value;
+
+  static constexpr bool kJson =
+      kSerializable<cereal::JSONOutputArchive, cereal::JSONInputArchive>;
+  static constexpr bool kBinary =
+      kSerializable<cereal::PortableBinaryOutputArchive,
+                    cereal::PortableBinaryInputArchive>;
+
+  static bool Supports(ValueFormat format) {
+    switch (format) {
+      case ValueFormat::kObject:
+        return true;
+      case ValueFormat::kJson:
+        return kJson;
+      case ValueFormat::kBinary:
+        return kBinary;
+    }
+    return false;
+  }
+
+  // Makes the backend's form of `object`. Throws what cereal throws.
+  static StoredValue Encode(ValueFormat format,
+                            const std::shared_ptr<const R>& object) {
+    StoredValue stored;
+    if (format == ValueFormat::kObject) {
+      stored.object = object;
+      return stored;
+    }
+    std::ostringstream out;
+    if (format == ValueFormat::kJson) {
+      if constexpr (kJson) {
+        cereal::JSONOutputArchive archive(
+            out, cereal::JSONOutputArchive::Options::NoIndent());
+        archive(cereal::make_nvp("value", *object));
+      }
+    } else {
+      if constexpr (kBinary) {
+        cereal::PortableBinaryOutputArchive archive(out);
+        archive(*object);
+      }
+    }
+    stored.bytes = std::move(out).str();
+    return stored;
+  }
+
+  // Reads the backend's form back into `*out`. Returns false (leaving `*out`
+  // empty) if it does not decode: the caller treats that as a miss.
+  static bool Decode(ValueFormat format, const StoredValue& stored,
+                     std::optional<R>* out) {
+    try {
+      if (format == ValueFormat::kObject) {
+        if (stored.object == nullptr) return false;
+        out->emplace(*static_cast<const R*>(stored.object.get()));
+        return true;
+      }
+      std::istringstream in(stored.bytes);
+      if (format == ValueFormat::kJson) {
+        if constexpr (kJson) {
+          R value{};
+          cereal::JSONInputArchive archive(in);
+          archive(cereal::make_nvp("value", value));
+          out->emplace(std::move(value));
+          return true;
+        }
+      } else {
+        if constexpr (kBinary) {
+          R value{};
+          cereal::PortableBinaryInputArchive archive(in);
+          archive(value);
+          if (in.peek() != std::char_traits<char>::eof()) return false;
+          out->emplace(std::move(value));
+          return true;
+        }
+      }
+    } catch (const std::exception&) {
+      out->reset();
+    }
+    return false;
+  }
+};
+
+}  // namespace cache_alchemy
+
+#endif  // CACHE_ALCHEMY_CORE_VALUE_CODEC_H_
