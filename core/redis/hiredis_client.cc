@@ -1,0 +1,389 @@
+// ca::RedisClient over hiredis: URL parsing, pool, timeouts, reconnection.
+
+#include "core/redis/hiredis_client.h"
+
+#include <hiredis/hiredis.h>
+#include <sys/time.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <chrono>
+#include <cstring>
+#include <stdexcept>
+#include <utility>
+
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
+#include "absl/strings/string_view.h"
+
+namespace cache_alchemy {
+namespace redis {
+namespace {
+
+// After a failed connect, connects fail fast for this long.
+constexpr int64_t kReconnectCooldownMs = 100;
+
+int64_t SteadyNowMs() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::steady_clock::now().time_since_epoch())
+      .count();
+}
+
+[[noreturn]] void BadUrl(const std::string& url, absl::string_view what) {
+  throw std::invalid_argument(
+      absl::StrCat("malformed Redis URL '", url, "': ", what,
+                   " (expected redis://[[user]:password@]host[:port][/db] or "
+                   "unix:///path/to.sock?db=N)"));
+}
+
+int ParseInt(const std::string& url, absl::string_view what,
+             absl::string_view text, int min, int max) {
+  int value = 0;
+  if (!absl::SimpleAtoi(text, &value) || value < min || value > max) {
+    BadUrl(url, absl::StrCat(what, " '", text, "' is not a number in [", min,
+                             ", ", max, "]"));
+  }
+  return value;
+}
+
+// Decodes %XX escapes (passwords may contain '@', ':' or '/').
+std::string PercentDecode(const std::string& url, absl::string_view in) {
+  std::string out;
+  for (size_t i = 0; i < in.size(); ++i) {
+    if (in[i] != '%') {
+      out.push_back(in[i]);
+      continue;
+    }
+    int hi = 0, lo = 0;
+    auto hex = [](char c, int* v) {
+      if (c >= '0' && c <= '9') return *v = c - '0', true;
+      if (c >= 'a' && c <= 'f') return *v = c - 'a' + 10, true;
+      if (c >= 'A' && c <= 'F') return *v = c - 'A' + 10, true;
+      return false;
+    };
+    if (i + 2 >= in.size() || !hex(in[i + 1], &hi) || !hex(in[i + 2], &lo)) {
+      BadUrl(url, "a '%' escape is not followed by two hex digits");
+    }
+    out.push_back(static_cast<char>(hi * 16 + lo));
+    i += 2;
+  }
+  return out;
+}
+
+void ParseQuery(const std::string& url, absl::string_view query,
+                RedisEndpoint* ep) {
+  if (query.empty()) return;
+  for (absl::string_view pair : absl::StrSplit(query, '&', absl::SkipEmpty())) {
+    std::pair<absl::string_view, absl::string_view> kv =
+        absl::StrSplit(pair, absl::MaxSplits('=', 1));
+    if (kv.first == "db") {
+      ep->db = ParseInt(url, "db", kv.second, 0, 1 << 20);
+    } else if (kv.first == "connect_timeout_ms") {
+      ep->connect_timeout_ms =
+          ParseInt(url, "connect_timeout_ms", kv.second, 1, 3600 * 1000);
+    } else if (kv.first == "timeout_ms") {
+      ep->timeout_ms = ParseInt(url, "timeout_ms", kv.second, 1, 3600 * 1000);
+    } else if (kv.first == "pool_size") {
+      ep->pool_size = ParseInt(url, "pool_size", kv.second, 0, 1024);
+    } else if (kv.first == "password") {
+      ep->password = PercentDecode(url, kv.second);
+    } else if (kv.first == "user") {
+      ep->user = PercentDecode(url, kv.second);
+    } else {
+      BadUrl(url, absl::StrCat("unknown option '", kv.first,
+                               "' (known: db, connect_timeout_ms, timeout_ms, "
+                               "pool_size, user, password)"));
+    }
+  }
+}
+
+timeval ToTimeval(int ms) {
+  timeval tv;
+  tv.tv_sec = ms / 1000;
+  tv.tv_usec = (ms % 1000) * 1000;
+  return tv;
+}
+
+RedisReply Convert(const redisReply* r) {
+  RedisReply out;
+  switch (r->type) {
+    case REDIS_REPLY_STRING:
+      out.type = RedisReply::Type::kString;
+      out.str.assign(r->str, r->len);
+      break;
+    case REDIS_REPLY_STATUS:
+      out.type = RedisReply::Type::kStatus;
+      out.str.assign(r->str, r->len);
+      break;
+    case REDIS_REPLY_ERROR:
+      out.type = RedisReply::Type::kError;
+      out.str.assign(r->str, r->len);
+      break;
+    case REDIS_REPLY_INTEGER:
+      out.type = RedisReply::Type::kInteger;
+      out.integer = r->integer;
+      break;
+    case REDIS_REPLY_ARRAY:
+      out.type = RedisReply::Type::kArray;
+      out.elements.reserve(r->elements);
+      for (size_t i = 0; i < r->elements; ++i) {
+        out.elements.push_back(Convert(r->element[i]));
+      }
+      break;
+    default:
+      out.type = RedisReply::Type::kNil;
+      break;
+  }
+  return out;
+}
+
+}  // namespace
+
+std::string RedisEndpoint::Describe() const {
+  if (!socket_path.empty()) return absl::StrCat("unix://", socket_path);
+  return absl::StrCat("redis://", host, ":", port, "/", db);
+}
+
+RedisEndpoint ParseRedisUrl(const std::string& url) {
+  RedisEndpoint ep;
+  absl::string_view rest(url);
+  std::pair<absl::string_view, absl::string_view> parts =
+      absl::StrSplit(rest, absl::MaxSplits('?', 1));
+  absl::string_view base = parts.first;
+  absl::string_view query = parts.second;
+  if (absl::ConsumePrefix(&base, "unix://")) {
+    if (base.empty() || base.front() != '/') {
+      BadUrl(url, "a unix URL needs an absolute socket path after unix://");
+    }
+    ep.socket_path = std::string(base);
+    ep.host.clear();
+    ParseQuery(url, query, &ep);
+    return ep;
+  }
+  if (!absl::ConsumePrefix(&base, "redis://")) {
+    BadUrl(url, "the scheme must be redis:// or unix://");
+  }
+  absl::string_view authority = base;
+  absl::string_view path;
+  if (size_t slash = base.find('/'); slash != absl::string_view::npos) {
+    authority = base.substr(0, slash);
+    path = base.substr(slash + 1);
+  }
+  if (size_t at = authority.rfind('@'); at != absl::string_view::npos) {
+    absl::string_view userinfo = authority.substr(0, at);
+    authority.remove_prefix(at + 1);
+    size_t colon = userinfo.find(':');
+    if (colon == absl::string_view::npos) {
+      BadUrl(url,
+             "credentials need a ':' before the password "
+             "(redis://:password@host or redis://user:password@host)");
+    }
+    ep.user = PercentDecode(url, userinfo.substr(0, colon));
+    ep.password = PercentDecode(url, userinfo.substr(colon + 1));
+  }
+  absl::string_view host = authority;
+  absl::string_view port;
+  if (absl::ConsumePrefix(&host, "[")) {  // [IPv6]:port
+    size_t close = host.find(']');
+    if (close == absl::string_view::npos) BadUrl(url, "'[' without ']'");
+    absl::string_view after = host.substr(close + 1);
+    host = host.substr(0, close);
+    if (!after.empty()) {
+      if (after.front() != ':') BadUrl(url, "junk after ']'");
+      port = after.substr(1);
+      if (port.empty()) BadUrl(url, "empty port after ':'");
+    }
+  } else if (size_t colon = host.rfind(':'); colon != absl::string_view::npos) {
+    port = host.substr(colon + 1);
+    host = host.substr(0, colon);
+    if (port.empty()) BadUrl(url, "empty port after ':'");
+  }
+  if (host.empty()) BadUrl(url, "the host is missing");
+  ep.host = std::string(host);
+  if (!port.empty()) ep.port = ParseInt(url, "port", port, 1, 65535);
+  if (!path.empty()) ep.db = ParseInt(url, "db", path, 0, 1 << 20);
+  ParseQuery(url, query, &ep);
+  return ep;
+}
+
+struct HiredisClient::Connection {
+  redisContext* ctx = nullptr;
+  pid_t pid = 0;  // the process that opened it
+};
+
+void HiredisClient::ConnectionDeleter::operator()(Connection* c) const {
+  if (c->ctx != nullptr) redisFree(c->ctx);
+  delete c;
+}
+
+HiredisClient::HiredisClient(RedisEndpoint endpoint)
+    : endpoint_(std::move(endpoint)) {}
+
+HiredisClient::~HiredisClient() = default;
+
+HiredisClient::ConnectionPtr HiredisClient::Connect() {
+  if (SteadyNowMs() < retry_after_ms_.load(std::memory_order_relaxed)) {
+    throw std::runtime_error(
+        absl::StrCat("redis ", endpoint_.Describe(),
+                     ": not connected (the last connect failed less than ",
+                     kReconnectCooldownMs, " ms ago)"));
+  }
+  const timeval connect_tv = ToTimeval(endpoint_.connect_timeout_ms);
+  ConnectionPtr conn(new Connection);
+  conn->pid = getpid();
+  conn->ctx = endpoint_.socket_path.empty()
+                  ? redisConnectWithTimeout(endpoint_.host.c_str(),
+                                            endpoint_.port, connect_tv)
+                  : redisConnectUnixWithTimeout(endpoint_.socket_path.c_str(),
+                                                connect_tv);
+  if (conn->ctx == nullptr || conn->ctx->err != 0) {
+    retry_after_ms_.store(SteadyNowMs() + kReconnectCooldownMs,
+                          std::memory_order_relaxed);
+    throw std::runtime_error(absl::StrCat(
+        "redis ", endpoint_.Describe(), ": cannot connect: ",
+        conn->ctx != nullptr ? conn->ctx->errstr : "out of memory"));
+  }
+  redisSetTimeout(conn->ctx, ToTimeval(endpoint_.timeout_ms));
+  std::vector<std::vector<std::string>> hello;
+  if (!endpoint_.password.empty()) {
+    if (endpoint_.user.empty()) {
+      hello.push_back({"AUTH", endpoint_.password});
+    } else {
+      hello.push_back({"AUTH", endpoint_.user, endpoint_.password});
+    }
+  }
+  if (endpoint_.db != 0)
+    hello.push_back({"SELECT", std::to_string(endpoint_.db)});
+  for (const auto& cmd : hello) {
+    std::vector<const char*> argv;
+    std::vector<size_t> lens;
+    for (const auto& a : cmd) {
+      argv.push_back(a.data());
+      lens.push_back(a.size());
+    }
+    auto* reply = static_cast<redisReply*>(redisCommandArgv(
+        conn->ctx, static_cast<int>(argv.size()), argv.data(), lens.data()));
+    if (reply == nullptr) {
+      throw std::runtime_error(absl::StrCat("redis ", endpoint_.Describe(),
+                                            ": ", cmd[0],
+                                            " failed: ", conn->ctx->errstr));
+    }
+    const bool failed = reply->type == REDIS_REPLY_ERROR;
+    std::string message = failed ? std::string(reply->str, reply->len) : "";
+    freeReplyObject(reply);
+    if (failed) {
+      throw std::runtime_error(absl::StrCat(
+          "redis ", endpoint_.Describe(), ": ", cmd[0], " refused: ", message));
+    }
+  }
+  return conn;
+}
+
+HiredisClient::ConnectionPtr HiredisClient::Acquire(bool* reused) {
+  const pid_t pid = getpid();
+  {
+    absl::MutexLock lock(&mu_);
+    while (!idle_.empty()) {
+      ConnectionPtr conn = std::move(idle_.back());
+      idle_.pop_back();
+      if (conn->pid != pid) {
+        // Opened by the parent before a fork: its socket is shared with the
+        // parent, so this process must not talk on it. Closing our copy of
+        // the descriptor does not disturb the parent.
+        continue;
+      }
+      *reused = true;
+      return conn;
+    }
+  }
+  *reused = false;
+  return Connect();
+}
+
+void HiredisClient::Release(ConnectionPtr conn) {
+  absl::MutexLock lock(&mu_);
+  if (static_cast<int>(idle_.size()) < endpoint_.pool_size) {
+    idle_.push_back(std::move(conn));
+  }
+}
+
+void HiredisClient::DropIdle() {
+  std::vector<ConnectionPtr> dropped;
+  absl::MutexLock lock(&mu_);
+  dropped.swap(idle_);
+}
+
+std::vector<RedisReply> HiredisClient::Run(const Argv* commands, size_t count) {
+  std::vector<const char*> argv;
+  std::vector<size_t> lens;
+  for (int attempt = 0;; ++attempt) {
+    bool reused = false;
+    ConnectionPtr conn = Acquire(&reused);
+    redisContext* ctx = conn->ctx;
+    for (size_t c = 0; c < count; ++c) {
+      const Argv& cmd = commands[c];
+      argv.clear();
+      lens.clear();
+      for (const auto& a : cmd) {
+        argv.push_back(a.data());
+        lens.push_back(a.size());
+      }
+      redisAppendCommandArgv(ctx, static_cast<int>(argv.size()), argv.data(),
+                             lens.data());
+    }
+    std::vector<RedisReply> replies;
+    replies.reserve(count);
+    bool ok = true;
+    for (size_t i = 0; i < count; ++i) {
+      void* raw = nullptr;
+      if (redisGetReply(ctx, &raw) != REDIS_OK || raw == nullptr) {
+        ok = false;
+        break;
+      }
+      auto* reply = static_cast<redisReply*>(raw);
+      replies.push_back(Convert(reply));
+      freeReplyObject(reply);
+    }
+    if (ok) {
+      round_trips_.fetch_add(1, std::memory_order_relaxed);
+      Release(std::move(conn));
+      return replies;
+    }
+    const int saved_errno = errno;
+    // A pooled connection the server closed (it restarted): the commands
+    // never ran. Drop every idle connection (all are as stale) and retry
+    // once on a fresh one. A timeout is not retried.
+    const bool stale = ctx->err == REDIS_ERR_EOF ||
+                       (ctx->err == REDIS_ERR_IO &&
+                        (saved_errno == ECONNRESET || saved_errno == EPIPE));
+    std::string error = ctx->errstr;
+    if (reused && stale && attempt == 0) {
+      DropIdle();
+      continue;
+    }
+    throw std::runtime_error(
+        absl::StrCat("redis ", endpoint_.Describe(), ": ",
+                     commands[0].empty() ? "" : commands[0][0],
+                     count > 1 ? " (pipeline)" : "", " failed: ", error));
+  }
+}
+
+RedisReply HiredisClient::Command(const std::vector<std::string>& argv) {
+  std::vector<RedisReply> replies = Run(&argv, 1);
+  return std::move(replies.front());
+}
+
+std::vector<RedisReply> HiredisClient::Pipeline(
+    const std::vector<std::vector<std::string>>& commands) {
+  if (commands.empty()) return {};
+  return Run(commands.data(), commands.size());
+}
+
+}  // namespace redis
+
+std::shared_ptr<RedisClient> RedisClient::FromUrl(const std::string& url) {
+  return std::make_shared<redis::HiredisClient>(redis::ParseRedisUrl(url));
+}
+
+}  // namespace cache_alchemy

@@ -1,0 +1,214 @@
+#include "core/redis/hiredis_client.h"
+
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <stdexcept>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "testing/redis_server.h"
+
+namespace cache_alchemy {
+namespace redis {
+namespace {
+
+using ::cache_alchemy::testing::RedisServer;
+using ::cache_alchemy::testing::SharedRedisServer;
+using ::testing::HasSubstr;
+
+TEST(ParseRedisUrlTest, FullTcpForm) {
+  RedisEndpoint ep = ParseRedisUrl("redis://alice:s%40cret@example.org:6380/3");
+  EXPECT_EQ(ep.host, "example.org");
+  EXPECT_EQ(ep.port, 6380);
+  EXPECT_EQ(ep.user, "alice");
+  EXPECT_EQ(ep.password, "s@cret");
+  EXPECT_EQ(ep.db, 3);
+  EXPECT_TRUE(ep.socket_path.empty());
+}
+
+TEST(ParseRedisUrlTest, Defaults) {
+  RedisEndpoint ep = ParseRedisUrl("redis://localhost");
+  EXPECT_EQ(ep.host, "localhost");
+  EXPECT_EQ(ep.port, 6379);
+  EXPECT_EQ(ep.db, 0);
+  EXPECT_TRUE(ep.password.empty());
+  ep = ParseRedisUrl("redis://:pw@[::1]:7000/?timeout_ms=50&pool_size=2");
+  EXPECT_EQ(ep.host, "::1");
+  EXPECT_EQ(ep.port, 7000);
+  EXPECT_EQ(ep.password, "pw");
+  EXPECT_EQ(ep.user, "");
+  EXPECT_EQ(ep.timeout_ms, 50);
+  EXPECT_EQ(ep.pool_size, 2);
+}
+
+TEST(ParseRedisUrlTest, UnixForm) {
+  RedisEndpoint ep = ParseRedisUrl("unix:///run/redis.sock?db=5");
+  EXPECT_EQ(ep.socket_path, "/run/redis.sock");
+  EXPECT_EQ(ep.db, 5);
+}
+
+TEST(ParseRedisUrlTest, MalformedUrlsNameTheProblem) {
+  struct Case {
+    const char* url;
+    const char* says;
+  } cases[] = {
+      {"http://localhost", "scheme"},
+      {"redis://", "host is missing"},
+      {"redis://host:port", "port 'port'"},
+      {"redis://host:0", "port '0'"},
+      {"redis://host:70000", "port '70000'"},
+      {"redis://host:", "empty port"},
+      {"redis://host/x", "db 'x'"},
+      {"redis://password@host", "':' before the password"},
+      {"unix://relative.sock", "absolute socket path"},
+      {"unix:///a.sock?db=-1", "db '-1'"},
+      {"redis://host?colour=red", "unknown option 'colour'"},
+      {"redis://:%zz@host", "two hex digits"},
+  };
+  for (const Case& c : cases) {
+    try {
+      ParseRedisUrl(c.url);
+      ADD_FAILURE() << c.url << " was accepted";
+    } catch (const std::invalid_argument& e) {
+      EXPECT_THAT(e.what(), HasSubstr(c.says)) << c.url;
+      EXPECT_THAT(e.what(), HasSubstr(c.url));
+    }
+  }
+}
+
+TEST(RedisClientTest, FromUrlRejectsMalformedUrl) {
+  EXPECT_THROW(RedisClient::FromUrl("redis//nope"), std::invalid_argument);
+}
+
+TEST(RedisClientTest, CommandsAreBinarySafe) {
+  auto client = RedisClient::FromUrl(SharedRedisServer()->url());
+  EXPECT_EQ(client->Command({"PING"}).str, "PONG");
+  const std::string key("bin\0key\xff", 8);
+  const std::string value("\0\1\2 value \r\n", 12);
+  EXPECT_EQ(client->Command({"SET", key, value}).type,
+            RedisReply::Type::kStatus);
+  RedisReply got = client->Command({"GET", key});
+  ASSERT_EQ(got.type, RedisReply::Type::kString);
+  EXPECT_EQ(got.str, value);
+  EXPECT_TRUE(client->Command({"GET", "absent"}).is_nil());
+  RedisReply error = client->Command({"NOSUCHCOMMAND"});
+  EXPECT_TRUE(error.is_error());
+  EXPECT_THAT(error.str, HasSubstr("unknown command"));
+}
+
+TEST(RedisClientTest, PipelineIsOneRoundTrip) {
+  auto client = RedisClient::FromUrl(SharedRedisServer()->url());
+  const int64_t before = client->round_trips();
+  std::vector<RedisReply> replies = client->Pipeline(
+      {{"DEL", "p"}, {"RPUSH", "p", "a", "b"}, {"LRANGE", "p", "0", "-1"}});
+  EXPECT_EQ(client->round_trips() - before, 1);
+  ASSERT_EQ(replies.size(), 3u);
+  EXPECT_EQ(replies[1].integer, 2);
+  ASSERT_EQ(replies[2].type, RedisReply::Type::kArray);
+  ASSERT_EQ(replies[2].elements.size(), 2u);
+  EXPECT_EQ(replies[2].elements[1].str, "b");
+}
+
+TEST(RedisClientTest, SelectsTheDatabase) {
+  auto db1 = RedisClient::FromUrl(SharedRedisServer()->url(1));
+  auto db2 = RedisClient::FromUrl(SharedRedisServer()->url(2));
+  db1->Command({"SET", "which", "one"});
+  db2->Command({"SET", "which", "two"});
+  EXPECT_EQ(db1->Command({"GET", "which"}).str, "one");
+  EXPECT_EQ(db2->Command({"GET", "which"}).str, "two");
+}
+
+TEST(RedisClientTest, UnixSocket) {
+  auto client = RedisClient::FromUrl(SharedRedisServer()->unix_url(4));
+  client->Command({"SET", "via", "unix"});
+  auto tcp = RedisClient::FromUrl(SharedRedisServer()->url(4));
+  EXPECT_EQ(tcp->Command({"GET", "via"}).str, "unix");
+}
+
+TEST(RedisClientTest, AuthenticatesOnConnect) {
+  RedisServer server({.password = "hunter2"});
+  auto client = RedisClient::FromUrl(server.url());
+  EXPECT_EQ(client->Command({"PING"}).str, "PONG");
+  auto wrong = RedisClient::FromUrl("redis://:wrong@127.0.0.1:" +
+                                    std::to_string(server.port()));
+  try {
+    wrong->Command({"PING"});
+    ADD_FAILURE() << "a wrong password was accepted";
+  } catch (const std::runtime_error& e) {
+    EXPECT_THAT(e.what(), HasSubstr("AUTH"));
+  }
+}
+
+TEST(RedisClientTest, DownServerThrowsAndRestartReconnects) {
+  RedisServer server;
+  auto client = RedisClient::FromUrl(server.url());
+  client->Command({"SET", "k", "v"});
+  server.Stop();
+  try {
+    client->Command({"GET", "k"});
+    ADD_FAILURE() << "a command to a stopped server succeeded";
+  } catch (const std::runtime_error& e) {
+    EXPECT_THAT(e.what(), HasSubstr(std::to_string(server.port())));
+  }
+  server.Start();
+  // Past the reconnect cool-down, the client reconnects by itself.
+  std::this_thread::sleep_for(std::chrono::milliseconds(150));
+  EXPECT_EQ(client->Command({"PING"}).str, "PONG");
+  // Pooled connections die with a restart: still transparent.
+  server.Restart();
+  EXPECT_EQ(client->Command({"PING"}).str, "PONG");
+}
+
+TEST(RedisClientTest, CommandTimeout) {
+  auto client =
+      RedisClient::FromUrl(SharedRedisServer()->url() + "?timeout_ms=100");
+  auto blocker = RedisClient::FromUrl(SharedRedisServer()->url());
+  const auto start = std::chrono::steady_clock::now();
+  // BLPOP on an empty list blocks for 1 s server-side: the client gives up
+  // after 100 ms.
+  EXPECT_THROW(client->Command({"BLPOP", "empty-list", "1"}),
+               std::runtime_error);
+  EXPECT_LT(std::chrono::steady_clock::now() - start,
+            std::chrono::milliseconds(900));
+  EXPECT_EQ(client->Command({"PING"}).str, "PONG");
+}
+
+TEST(RedisClientTest, ConcurrentCallers) {
+  auto client =
+      RedisClient::FromUrl(SharedRedisServer()->url() + "?pool_size=3");
+  client->Command({"DEL", "counter"});
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 8; ++t) {
+    threads.emplace_back([&client] {
+      for (int i = 0; i < 200; ++i) {
+        client->Pipeline({{"INCR", "counter"}, {"PING"}});
+      }
+    });
+  }
+  for (auto& t : threads) t.join();
+  EXPECT_EQ(client->Command({"GET", "counter"}).str, "1600");
+}
+
+TEST(RedisClientTest, ForkChildUsesItsOwnConnection) {
+  auto client = RedisClient::FromUrl(SharedRedisServer()->url());
+  client->Command({"SET", "forked", "parent"});  // leaves a pooled connection
+  pid_t pid = fork();
+  ASSERT_GE(pid, 0);
+  if (pid == 0) {
+    bool ok = client->Command({"GET", "forked"}).str == "parent";
+    client->Command({"SET", "forked", "child"});
+    _exit(ok ? 0 : 1);
+  }
+  int status = 0;
+  waitpid(pid, &status, 0);
+  EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+  EXPECT_EQ(client->Command({"GET", "forked"}).str, "child");
+}
+
+}  // namespace
+}  // namespace redis
+}  // namespace cache_alchemy

@@ -1,0 +1,96 @@
+// File: core/redis_client.h
+// -----------------------------------------------------------------------------
+//
+// `ca::RedisClient`: the Redis connection the distributed backends share. The
+// config holds one (`config.cache_redis_client`) and the host hands it to
+// every backend that needs Redis (`HostContext::redis`).
+//
+//   namespace ca = cache_alchemy;
+//   std::shared_ptr<ca::RedisClient> redis =
+//       ca::RedisClient::FromUrl("redis://:secret@127.0.0.1:6379/2");
+//   ca::RedisReply pong = redis->Command({"PING"});        // pong.str ==
+//   "PONG" std::vector<ca::RedisReply> replies =                  // one round
+//   trip
+//       redis->Pipeline({{"SET", "k", "v"}, {"GET", "k"}});
+//
+// This header is part of the plugin SDK and of the plugin ABI: the class is
+// abstract, with standard types and plain structs only, so a plugin calls
+// into the host's implementation (core/redis/hiredis_client.cc) through the
+// virtual functions and never links a Redis library itself. Plugins must not
+// call `FromUrl` (it is defined in the host, not in the SDK). Changing the
+// layout of `RedisReply` or the virtual functions here bumps
+// `kPluginAbiVersion` (core/backend.h).
+
+#ifndef CACHE_ALCHEMY_CORE_REDIS_CLIENT_H_
+#define CACHE_ALCHEMY_CORE_REDIS_CLIENT_H_
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace cache_alchemy {
+
+// One reply from the server, as a plain tree.
+struct RedisReply {
+  enum class Type : int32_t {
+    kNil = 0,      // a missing value (GET of an absent key)
+    kString = 1,   // bulk string in `str` (binary-safe)
+    kInteger = 2,  // `integer`
+    kArray = 3,    // `elements`
+    kStatus = 4,   // simple status ("OK", "PONG") in `str`
+    kError = 5,    // error reply ("ERR ...", "NOSCRIPT ...") in `str`
+  };
+  Type type = Type::kNil;
+  int64_t integer = 0;
+  std::string str;
+  std::vector<RedisReply> elements;
+
+  bool is_nil() const { return type == Type::kNil; }
+  bool is_error() const { return type == Type::kError; }
+};
+
+// A thread-safe Redis client.
+//
+// Errors: a failure to reach the server, a timeout or a broken connection
+// throws std::runtime_error naming the server and the command. An error
+// REPLY (a wrong command, NOSCRIPT) is not thrown: it comes back as a reply of
+// type kError, so a pipeline reports each command's outcome.
+//
+// Thread safety: every method may be called from any number of threads at
+// once (the implementation keeps a small pool of connections). After a server
+// restart, the next command reconnects by itself.
+class RedisClient {
+ public:
+  virtual ~RedisClient() = default;
+
+  // Sends one command (`argv[0]` is the command name; arguments are binary
+  // safe) and returns its reply. One round trip.
+  virtual RedisReply Command(const std::vector<std::string>& argv) = 0;
+
+  // Sends every command in one write and reads all replies: one round trip.
+  // Returns one reply per command, in order. Not a transaction: wrap the
+  // commands in MULTI/EXEC for atomicity.
+  virtual std::vector<RedisReply> Pipeline(
+      const std::vector<std::vector<std::string>>& commands) = 0;
+
+  // Round trips (Command or Pipeline calls that reached the server) since
+  // creation; for tests and benchmarks.
+  virtual int64_t round_trips() const = 0;
+
+  // Makes a client for `url`, one of
+  //   redis://[[user]:password@]host[:port][/db][?options]
+  //   unix:///path/to.sock[?db=N&options]
+  // with options `connect_timeout_ms` (default 1000), `timeout_ms` (command
+  // timeout, default 1000) and `pool_size` (idle connections kept, default
+  // 8). Port defaults to 6379 and db to 0. AUTH (when a password is given)
+  // and SELECT (when db != 0) run on every new connection. No connection is
+  // made here: the first command connects.
+  // Throws std::invalid_argument naming what is wrong with a malformed URL.
+  // Defined in the host library (//core), not available to plugins.
+  static std::shared_ptr<RedisClient> FromUrl(const std::string& url);
+};
+
+}  // namespace cache_alchemy
+
+#endif  // CACHE_ALCHEMY_CORE_REDIS_CLIENT_H_
