@@ -25,5 +25,6 @@
 #include "core/key_encoder.h"      // IWYU pragma: export
 #include "core/namespaces.h"       // IWYU pragma: export
 #include "core/options.h"          // IWYU pragma: export
+#include "core/redis_client.h"     // IWYU pragma: export
 
 #endif  // CACHE_ALCHEMY_CACHE_ALCHEMY_H_

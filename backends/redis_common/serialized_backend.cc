@@ -1,0 +1,71 @@
+// DistributedJsonCache / DistributedPickleCache: serialized values in Redis.
+
+#include "backends/redis_common/serialized_backend.h"
+
+#include <stdexcept>
+#include <utility>
+
+namespace cache_alchemy {
+namespace redis_backend {
+namespace {
+
+class SerializedNamespace final : public CacheNamespace {
+ public:
+  explicit SerializedNamespace(RedisStore store) : store_(std::move(store)) {}
+
+  bool Lookup(const std::string& key, ValueVisitor visit,
+              void* context) override {
+    std::optional<std::string> bytes = store_.Get(key);
+    if (!bytes.has_value()) return false;
+    StoredValue value;
+    value.bytes = std::move(*bytes);
+    visit(context, value);
+    return true;
+  }
+  void Store(const std::string& key, StoredValue value) override {
+    store_.Put(key, value.bytes);
+  }
+  int64_t Clear() override { return store_.Clear(); }
+  int64_t ClearMatching(const KeyPattern& pattern) override {
+    return store_.ClearMatching(pattern);
+  }
+  int64_t Size() override { return store_.Size(); }
+
+ private:
+  RedisStore store_;
+};
+
+}  // namespace
+
+RedisClient& RequireRedis(const HostContext& host, const BackendNames& names) {
+  if (host.redis == nullptr) {
+    throw std::invalid_argument(
+        names.class_name +
+        " needs a Redis client (HostContext::redis is null): assign the "
+        "config's cache_redis_client");
+  }
+  return *host.redis;
+}
+
+SerializedRedisBackend::SerializedRedisBackend(BackendNames names,
+                                               ValueFormat format)
+    : names_(std::move(names)), format_(format) {}
+
+CacheNamespace* SerializedRedisBackend::Open(const NamespaceSpec& spec,
+                                             const HostContext& host) {
+  RequireRedis(host, names_);
+  return new SerializedNamespace(RedisStore(host.redis, names_, spec));
+}
+
+int64_t SerializedRedisBackend::Flush(const HostContext& host,
+                                      const std::string& prefix) {
+  return RedisStore::Flush(RequireRedis(host, names_), names_, prefix);
+}
+
+std::set<std::string> SerializedRedisBackend::Namespaces(
+    const HostContext& host, const std::string& prefix) {
+  return RedisStore::Namespaces(RequireRedis(host, names_), names_, prefix);
+}
+
+}  // namespace redis_backend
+}  // namespace cache_alchemy

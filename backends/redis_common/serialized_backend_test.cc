@@ -1,0 +1,241 @@
+// DistributedJsonCache and DistributedPickleCache at the plugin ABI level,
+// loaded by dotted name, against a private redis-server.
+
+#include <stdexcept>
+
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "core/clock.h"
+#include "core/redis_client.h"
+#include "core/registry.h"
+#include "core/strict_key.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "testing/redis_server.h"
+
+namespace cache_alchemy {
+namespace {
+
+using ::cache_alchemy::testing::SharedRedisServer;
+using ::testing::UnorderedElementsAre;
+
+struct Param {
+  std::string dotted;
+  std::string module;
+  std::string class_name;
+  ValueFormat format;
+};
+
+std::string Strict(std::vector<std::string> segments) {
+  std::string key;
+  for (const auto& s : segments) AppendStrictSegment(s, &key);
+  return key;
+}
+
+class SerializedBackendTest : public ::testing::TestWithParam<Param> {
+ protected:
+  void SetUp() override {
+    client_ = RedisClient::FromUrl(SharedRedisServer()->url());
+    client_->Command({"FLUSHALL"});
+    backend_ = BackendRegistry::Global().Get(GetParam().dotted, {});
+    host_.clock = &clock_;
+    host_.redis = client_;
+  }
+
+  std::unique_ptr<CacheNamespace> Open(const std::string& name,
+                                       int64_t limit = -1, int64_t expire = -1,
+                                       const std::string& prefix = "",
+                                       bool strict = false) {
+    return std::unique_ptr<CacheNamespace>(
+        backend_->Open({prefix, name, limit, expire, strict}, host_));
+  }
+
+  static std::optional<std::string> Get(CacheNamespace& ns,
+                                        const std::string& key) {
+    std::optional<std::string> out;
+    bool found = ns.Lookup(
+        key,
+        [](void* ctx, const StoredValue& v) {
+          *static_cast<std::optional<std::string>*>(ctx) = v.bytes;
+        },
+        &out);
+    EXPECT_EQ(found, out.has_value());
+    return out;
+  }
+
+  static StoredValue Bytes(std::string b) {
+    StoredValue v;
+    v.bytes = std::move(b);
+    return v;
+  }
+
+  std::string ValueKey(const std::string& name, const std::string& key,
+                       const std::string& prefix = "") {
+    return prefix + GetParam().class_name + ":" + name + ":" + key;
+  }
+  std::string KeysSet(const std::string& name, const std::string& prefix = "") {
+    return prefix + GetParam().module + ":" + name + "-keys";
+  }
+
+  CoarseMonotonicClock clock_;
+  HostContext host_;
+  std::shared_ptr<RedisClient> client_;
+  std::shared_ptr<Backend> backend_;
+};
+
+TEST_P(SerializedBackendTest, DeclaresFormatAndRedis) {
+  EXPECT_EQ(backend_->format(), GetParam().format);
+  EXPECT_EQ(backend_->requirements() & Backend::kRequiresRedis,
+            Backend::kRequiresRedis);
+}
+
+TEST_P(SerializedBackendTest, MissThenHitWithOriginalLayout) {
+  auto ns = Open("mod:f");
+  const std::string key("k\0\x01", 3);
+  EXPECT_FALSE(Get(*ns, key).has_value());
+  const std::string bytes("\0binary\xff", 8);
+  ns->Store(key, Bytes(bytes));
+  EXPECT_EQ(Get(*ns, key), bytes);
+  EXPECT_EQ(client_->Command({"GET", ValueKey("mod:f", key)}).str, bytes);
+  EXPECT_EQ(client_->Command({"ZSCORE", KeysSet("mod:f"), key}).type,
+            RedisReply::Type::kString);
+  EXPECT_EQ(client_
+                ->Command({"SISMEMBER",
+                           GetParam().module + ":" + GetParam().class_name +
+                               ":all-keys",
+                           "mod:f"})
+                .integer,
+            1);
+  EXPECT_EQ(ns->Size(), 1);
+}
+
+TEST_P(SerializedBackendTest, HitIsOneRoundTripAndStoreIsOne) {
+  auto ns = Open("rt", 10, 60);
+  ns->Store("warm", Bytes("x"));  // loads the script once per process
+  const int64_t before = client_->round_trips();
+  ns->Store("k", Bytes("v"));
+  EXPECT_EQ(client_->round_trips() - before, 1);
+  EXPECT_TRUE(Get(*ns, "k").has_value());
+  EXPECT_EQ(client_->round_trips() - before, 2);
+  EXPECT_FALSE(Get(*ns, "absent").has_value());
+  EXPECT_EQ(client_->round_trips() - before, 3);
+}
+
+TEST_P(SerializedBackendTest, ScriptsSurviveScriptFlush) {
+  auto ns = Open("noscript");
+  ns->Store("a", Bytes("1"));
+  client_->Command({"SCRIPT", "FLUSH"});  // as after a server restart
+  ns->Store("b", Bytes("2"));
+  EXPECT_EQ(Get(*ns, "b"), "2");
+  EXPECT_EQ(ns->Size(), 2);
+}
+
+TEST_P(SerializedBackendTest, LimitOneKeepsTheNewest) {
+  auto ns = Open("limited", 1);
+  ns->Store("a", Bytes("1"));
+  ns->Store("b", Bytes("2"));
+  EXPECT_FALSE(Get(*ns, "a").has_value());
+  EXPECT_EQ(Get(*ns, "b"), "2");
+  EXPECT_EQ(client_->Command({"EXISTS", ValueKey("limited", "a")}).integer, 0);
+  EXPECT_EQ(client_->Command({"ZCARD", KeysSet("limited")}).integer, 1);
+  EXPECT_EQ(ns->Size(), 1);
+}
+
+TEST_P(SerializedBackendTest, ExpireSetsTtlAndNeverMeansNone) {
+  auto expiring = Open("expiring", -1, 30);
+  expiring->Store("k", Bytes("v"));
+  int64_t pttl = client_->Command({"PTTL", ValueKey("expiring", "k")}).integer;
+  EXPECT_GT(pttl, 29000);
+  EXPECT_LE(pttl, 30000);
+  auto forever = Open("forever", -1, -1);
+  forever->Store("k", Bytes("v"));
+  EXPECT_EQ(client_->Command({"PTTL", ValueKey("forever", "k")}).integer, -1);
+}
+
+TEST_P(SerializedBackendTest, ExpiredEntriesDoNotCountAgainstLimit) {
+  auto ns = Open("pruned", 2, 30);
+  ns->Store("old", Bytes("1"));
+  ns->Store("young", Bytes("2"));
+  // Make "old" look stored 60 s ago (its value key gone, as after its TTL).
+  client_->Command({"DEL", ValueKey("pruned", "old")});
+  client_->Command({"ZADD", KeysSet("pruned"), "1", "old"});
+  ns->Store("new", Bytes("3"));
+  // "old" was pruned by time, so "young" was not evicted to make room.
+  EXPECT_EQ(Get(*ns, "young"), "2");
+  EXPECT_EQ(Get(*ns, "new"), "3");
+  EXPECT_EQ(client_->Command({"ZCARD", KeysSet("pruned")}).integer, 2);
+  // A member whose value vanished otherwise is dropped by Size().
+  client_->Command({"DEL", ValueKey("pruned", "young")});
+  EXPECT_EQ(ns->Size(), 1);
+  EXPECT_EQ(client_->Command({"ZCARD", KeysSet("pruned")}).integer, 1);
+}
+
+TEST_P(SerializedBackendTest, ClearAndPartialClear) {
+  auto ns = Open("strict", -1, -1, "", /*strict=*/true);
+  ns->Store(Strict({"1", "x"}), Bytes("a"));
+  ns->Store(Strict({"1", "y"}), Bytes("b"));
+  ns->Store(Strict({"2", "x"}), Bytes("c"));
+  ns->Store(Strict({"x.*", "x"}), Bytes("d"));
+  KeyPattern first_is_1{{std::string("1"), std::nullopt}};
+  EXPECT_EQ(ns->ClearMatching(first_is_1), 2);
+  EXPECT_FALSE(Get(*ns, Strict({"1", "x"})).has_value());
+  EXPECT_TRUE(Get(*ns, Strict({"2", "x"})).has_value());
+  // A pattern is compared byte for byte, never as a regular expression.
+  KeyPattern regexy{{std::string("x.*"), std::nullopt}};
+  EXPECT_EQ(ns->ClearMatching(regexy), 1);
+  EXPECT_TRUE(Get(*ns, Strict({"2", "x"})).has_value());
+  EXPECT_EQ(ns->Clear(), 1);
+  EXPECT_EQ(ns->Size(), 0);
+  EXPECT_EQ(client_->Command({"EXISTS", KeysSet("strict")}).integer, 0);
+}
+
+TEST_P(SerializedBackendTest, FlushAndNamespacesPerPrefix) {
+  auto a = Open("fa", -1, -1, "tenant1:");
+  auto b = Open("fb", -1, -1, "tenant1:");
+  auto c = Open("fa", -1, -1, "tenant2:");
+  a->Store("k1", Bytes("1"));
+  a->Store("k2", Bytes("2"));
+  b->Store("k", Bytes("3"));
+  c->Store("k", Bytes("4"));
+  EXPECT_THAT(backend_->Namespaces(host_, "tenant1:"),
+              UnorderedElementsAre("fa", "fb"));
+  EXPECT_THAT(backend_->Namespaces(host_, "tenant2:"),
+              UnorderedElementsAre("fa"));
+  EXPECT_EQ(backend_->Flush(host_, "tenant1:"), 3);
+  EXPECT_TRUE(backend_->Namespaces(host_, "tenant1:").empty());
+  EXPECT_FALSE(Get(*a, "k1").has_value());
+  EXPECT_EQ(Get(*c, "k"), "4");
+}
+
+TEST_P(SerializedBackendTest, NonStringValueUnderOurKeyIsAMiss) {
+  auto ns = Open("wrongtype");
+  client_->Command({"RPUSH", ValueKey("wrongtype", "k"), "x"});
+  EXPECT_FALSE(Get(*ns, "k").has_value());
+}
+
+TEST_P(SerializedBackendTest, DownServerThrowsRuntimeError) {
+  testing::RedisServer server;
+  host_.redis = RedisClient::FromUrl(server.url());
+  auto ns = Open("down");
+  ns->Store("k", Bytes("v"));
+  server.Stop();
+  EXPECT_THROW(Get(*ns, "k"), std::runtime_error);
+  EXPECT_THROW(ns->Store("k", Bytes("v")), std::runtime_error);
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Backends, SerializedBackendTest,
+    ::testing::Values(Param{"cache_alchemy.backends.json.DistributedJsonCache",
+                            "cache_alchemy.backends.json",
+                            "DistributedJsonCache", ValueFormat::kJson},
+                      Param{"cache_alchemy.backends.pickle."
+                            "DistributedPickleCache",
+                            "cache_alchemy.backends.pickle",
+                            "DistributedPickleCache", ValueFormat::kBinary}),
+    [](const auto& info) { return info.param.class_name; });
+
+}  // namespace
+}  // namespace cache_alchemy
