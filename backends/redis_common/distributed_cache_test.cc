@@ -1,0 +1,286 @@
+// The three Redis backends end to end, through ca::cache / ca::json_cache /
+// ca::pickle_cache and the config's cache_redis_client, against a private
+// redis-server: the original's json and pickle suites and more (fail-open
+// over a server restart, fork, concurrency, corrupt values).
+
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <chrono>
+#include <memory>
+#include <stdexcept>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "cache_alchemy/cache_alchemy.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "testing/redis_server.h"
+
+namespace ca = cache_alchemy;
+
+namespace {
+
+using ::cache_alchemy::testing::RedisServer;
+using ::cache_alchemy::testing::SharedRedisServer;
+using ::testing::HasSubstr;
+using ::testing::UnorderedElementsAre;
+
+constexpr char kJson[] = "cache_alchemy.backends.json.DistributedJsonCache";
+constexpr char kPickle[] =
+    "cache_alchemy.backends.pickle.DistributedPickleCache";
+constexpr char kMemory[] =
+    "cache_alchemy.backends.memory.DistributedMemoryCache";
+
+// Runs `child` in a forked process; returns its exit code.
+template <typename F>
+int InChild(F child) {
+  pid_t pid = fork();
+  if (pid == 0) _exit(child());
+  int status = 0;
+  waitpid(pid, &status, 0);
+  return WIFEXITED(status) ? WEXITSTATUS(status) : 100;
+}
+
+class DistributedCacheTest : public ::testing::TestWithParam<const char*> {
+ protected:
+  void SetUp() override {
+    redis_ = ca::RedisClient::FromUrl(SharedRedisServer()->url());
+    redis_->Command({"FLUSHALL"});
+    config_ = std::make_unique<ca::config::DefaultConfig>();
+    config_->cache_redis_client = redis_;
+  }
+
+  // Keys in Redis that match `pattern` (KEYS; fine on a test server).
+  std::vector<std::string> Keys(const std::string& pattern) {
+    std::vector<std::string> keys;
+    for (auto& e : redis_->Command({"KEYS", pattern}).elements) {
+      keys.push_back(e.str);
+    }
+    return keys;
+  }
+  std::string ValueKeyPattern(const std::string& name) {
+    std::string dotted = GetParam();
+    return dotted.substr(dotted.rfind('.') + 1) + ":" + name + ":*";
+  }
+  bool SharesValues() const { return std::string(GetParam()) != kMemory; }
+
+  std::shared_ptr<ca::RedisClient> redis_;
+  std::unique_ptr<ca::config::DefaultConfig> config_;
+};
+
+TEST_P(DistributedCacheTest, HitsAndMisses) {
+  int calls = 0;
+  auto add = ca::cache({.backend = GetParam(), .name = "add"},
+                       [&calls](int a, int b) { return ++calls, a + b; });
+  EXPECT_EQ(add(1, 2), 3);
+  EXPECT_EQ(add(1, 2), 3);
+  EXPECT_EQ(add(2, 1), 3);
+  EXPECT_EQ(calls, 2);
+  EXPECT_EQ(add.hits(), 1);
+  EXPECT_EQ(add.misses(), 2);
+  EXPECT_EQ(add.size(), 2);
+  EXPECT_EQ(add.errors(), 0);
+}
+
+TEST_P(DistributedCacheTest, LimitOne) {
+  int calls = 0;
+  auto f = ca::cache({.limit = 1, .backend = GetParam(), .name = "limit1"},
+                     [&calls](int a) { return ++calls, a * 10; });
+  EXPECT_EQ(f(1), 10);
+  EXPECT_EQ(f(2), 20);
+  EXPECT_EQ(f(1), 10);  // evicted by 2
+  EXPECT_EQ(calls, 3);
+  EXPECT_EQ(f.size(), 1);
+  EXPECT_EQ(Keys(ValueKeyPattern("limit1")).size(), 1u);
+}
+
+TEST_P(DistributedCacheTest, ExpireSetsTheTtlAndExpiredIsAMiss) {
+  int calls = 0;
+  auto f = ca::cache({.expire = 30, .backend = GetParam(), .name = "ttl"},
+                     [&calls](int a) { return ++calls, a; });
+  f(1);
+  std::vector<std::string> keys = Keys(ValueKeyPattern("ttl"));
+  ASSERT_EQ(keys.size(), 1u);
+  const int64_t pttl = redis_->Command({"PTTL", keys[0]}).integer;
+  EXPECT_GT(pttl, 29000);
+  EXPECT_LE(pttl, 30000);
+  // Let Redis expire it now rather than sleeping 30 s.
+  redis_->Command({"PEXPIRE", keys[0], "1"});
+  std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  f(1);
+  EXPECT_EQ(calls, 2);
+  f(1);
+  EXPECT_EQ(calls, 2);
+}
+
+TEST_P(DistributedCacheTest, NoExpire) {
+  auto f = ca::cache({.expire = -1, .backend = GetParam(), .name = "forever"},
+                     [](int a) { return a; });
+  f(1);
+  std::vector<std::string> keys = Keys(ValueKeyPattern("forever"));
+  ASSERT_EQ(keys.size(), 1u);
+  EXPECT_EQ(redis_->Command({"PTTL", keys[0]}).integer, -1);
+}
+
+TEST_P(DistributedCacheTest, FlushAndNamespacesWithPrefix) {
+  auto f =
+      ca::cache({.backend = GetParam(), .cache_key_prefix = "t1:", .name = "f"},
+                [](int a) { return a; });
+  auto g =
+      ca::cache({.backend = GetParam(), .cache_key_prefix = "t1:", .name = "g"},
+                [](int a) { return a; });
+  auto other =
+      ca::cache({.backend = GetParam(), .cache_key_prefix = "t2:", .name = "f"},
+                [](int a) { return a; });
+  f(1);
+  f(2);
+  g(1);
+  other(1);
+  EXPECT_THAT(ca::get_all_namespace(GetParam(), "t1:"),
+              UnorderedElementsAre("f", "g"));
+  EXPECT_THAT(ca::get_all_namespace(GetParam(), "t2:"),
+              UnorderedElementsAre("f"));
+  EXPECT_EQ(ca::flush_cache(GetParam(), "t1:"), 3);
+  EXPECT_TRUE(ca::get_all_namespace(GetParam(), "t1:").empty());
+  EXPECT_EQ(f.size(), 0);
+  EXPECT_EQ(other.size(), 1);
+  f(1);
+  EXPECT_EQ(f.misses(), 3);
+}
+
+TEST_P(DistributedCacheTest, PartialClearWithIntAndStringParameters) {
+  int calls = 0;
+  auto f = ca::cache({.strict = true,
+                      .backend = GetParam(),
+                      .name = "partial",
+                      .params = {"id", "word"}},
+                     [&calls](int id, std::string word) {
+                       return ++calls, word + std::to_string(id);
+                     });
+  f(1, "x");
+  f(1, "y");
+  f(2, "x");
+  f(2, "x.*");
+  EXPECT_EQ(f.cache_clear(1), 2);
+  EXPECT_EQ(f.cache_clear(ca::arg("word", std::string("x.*"))), 1);
+  EXPECT_EQ(f.size(), 1);
+  f(2, "x");  // survived both clears
+  EXPECT_EQ(calls, 4);
+  f(1, "x");
+  EXPECT_EQ(calls, 5);
+  EXPECT_EQ(f.cache_clear(), 2);
+  EXPECT_EQ(f.size(), 0);
+}
+
+TEST_P(DistributedCacheTest, ConcurrentCallersComputeOncePerKey) {
+  std::atomic<int> calls{0};
+  auto f =
+      ca::cache({.backend = GetParam(), .name = "concurrent"}, [&calls](int a) {
+        calls.fetch_add(1);
+        return a * 2;
+      });
+  std::vector<std::thread> threads;
+  std::atomic<int> wrong{0};
+  for (int t = 0; t < 8; ++t) {
+    threads.emplace_back([&] {
+      for (int i = 0; i < 100; ++i) {
+        if (f(i % 10) != (i % 10) * 2) wrong.fetch_add(1);
+      }
+    });
+  }
+  for (auto& t : threads) t.join();
+  EXPECT_EQ(wrong.load(), 0);
+  EXPECT_EQ(calls.load(), 10);
+  EXPECT_EQ(f.hits() + f.misses(), 800);
+  EXPECT_EQ(f.errors(), 0);
+}
+
+TEST_P(DistributedCacheTest, KillAndRestartTheServerFailsOpen) {
+  RedisServer server;
+  config_->cache_redis_client = ca::RedisClient::FromUrl(server.url());
+  int calls = 0;
+  auto f = ca::cache({.backend = GetParam(), .name = "restart"},
+                     [&calls](int a) { return ++calls, a + 1; });
+  EXPECT_EQ(f(1), 2);
+  EXPECT_EQ(f(1), 2);
+  EXPECT_EQ(calls, 1);
+  server.Stop();
+  EXPECT_EQ(f(1), 2);  // Redis is gone: the function still answers
+  EXPECT_EQ(f(1), 2);
+  EXPECT_EQ(calls, 3);
+  EXPECT_GT(f.errors(), 0);
+  EXPECT_EQ(f.cache_clear(), 0);
+  server.Start();  // empty: persistence is off
+  std::this_thread::sleep_for(std::chrono::milliseconds(150));  // cool-down
+  const int64_t errors = f.errors();
+  EXPECT_EQ(f(1), 2);
+  EXPECT_EQ(f(1), 2);  // caching resumed by itself
+  EXPECT_EQ(calls, 4);
+  EXPECT_EQ(f.errors(), errors);
+}
+
+TEST_P(DistributedCacheTest, TwoProcessesShareEntries) {
+  std::atomic<int> calls{0};
+  auto wrap = [&] {
+    return ca::cache({.backend = GetParam(), .name = "shared"},
+                     [&calls](int a) { return ++calls, a * 3; });
+  };
+  auto f = wrap();
+  EXPECT_EQ(f(7), 21);
+  const int child = InChild([&] {
+    auto g = wrap();  // a fresh wrapper in the child: a fresh local cache
+    const int before = calls.load();
+    if (g(7) != 21) return 1;
+    if (SharesValues() && calls.load() != before) return 2;  // must be a hit
+    if (g(8) != 24) return 3;  // stored for the parent
+    return 0;
+  });
+  EXPECT_EQ(child, 0);
+  if (SharesValues()) {
+    EXPECT_EQ(f(8), 24);
+    EXPECT_EQ(calls.load(), 1);  // the child's result, read from Redis
+  }
+}
+
+TEST_P(DistributedCacheTest, ClearInOneProcessIsSeenByAnother) {
+  int calls = 0;
+  auto f = ca::cache({.backend = GetParam(), .name = "cleared"},
+                     [&calls](int a) { return ++calls, a; });
+  f(1);
+  f(1);
+  EXPECT_EQ(calls, 1);
+  const int child = InChild([&] {
+    const int before = calls;
+    f(1);  // the inherited copy is valid in the child too
+    if (calls != before) return 1;
+    return f.cache_clear() == 1 ? 0 : 2;
+  });
+  EXPECT_EQ(child, 0);
+  f(1);  // the parent recomputes: the clear happened elsewhere
+  EXPECT_EQ(calls, 2);
+}
+
+TEST_P(DistributedCacheTest, MissingClientIsReportedAtWrapTime) {
+  config_->cache_redis_client = nullptr;
+  try {
+    ca::cache({.backend = GetParam(), .name = "noclient"},
+              [](int a) { return a; });
+    ADD_FAILURE() << "wrapped without a Redis client";
+  } catch (const std::runtime_error& e) {
+    EXPECT_THAT(e.what(), HasSubstr("cache_redis_client"));
+    EXPECT_THAT(e.what(), HasSubstr(GetParam()));
+  }
+  EXPECT_THROW(ca::flush_cache(GetParam()), std::runtime_error);
+}
+
+INSTANTIATE_TEST_SUITE_P(Backends, DistributedCacheTest,
+                         ::testing::Values(kJson, kPickle, kMemory),
+                         [](const auto& info) {
+                           std::string name = info.param;
+                           return name.substr(name.rfind('.') + 1);
+                         });
+
+}  // namespace
