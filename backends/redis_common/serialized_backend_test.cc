@@ -1,10 +1,9 @@
 // DistributedJsonCache and DistributedPickleCache at the plugin ABI level,
 // loaded by dotted name, against a private redis-server.
 
-#include <stdexcept>
-
 #include <memory>
 #include <optional>
+#include <stdexcept>
 #include <string>
 #include <vector>
 

@@ -1,0 +1,113 @@
+// ca::json_cache over DistributedJsonCache (the config's default JSON backend)
+// against a private redis-server.
+
+#include <map>
+#include <memory>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include "cache_alchemy/cache_alchemy.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "testing/redis_server.h"
+
+namespace ca = cache_alchemy;
+
+namespace {
+
+using ::cache_alchemy::testing::SharedRedisServer;
+using ::testing::HasSubstr;
+
+struct NoCodec {
+  int x = 0;
+};
+
+class JsonCacheTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    redis_ = ca::RedisClient::FromUrl(SharedRedisServer()->url());
+    redis_->Command({"FLUSHALL"});
+    config_.cache_redis_client = redis_;
+  }
+  std::string OnlyValueKey(const std::string& name) {
+    auto keys =
+        redis_->Command({"KEYS", "DistributedJsonCache:" + name + ":*"});
+    EXPECT_EQ(keys.elements.size(), 1u);
+    return keys.elements.empty() ? "" : keys.elements[0].str;
+  }
+
+  std::shared_ptr<ca::RedisClient> redis_;
+  ca::config::DefaultConfig config_;
+};
+
+TEST_F(JsonCacheTest, StoresJsonTextUnderTheConfiguredBackend) {
+  int calls = 0;
+  auto f = ca::json_cache({.name = "words"}, [&calls](int n) {
+    ++calls;
+    return std::map<std::string, std::vector<int>>{{"n", {n, n + 1}}};
+  });
+  EXPECT_EQ(f(4).at("n"), (std::vector<int>{4, 5}));
+  EXPECT_EQ(f(4).at("n"), (std::vector<int>{4, 5}));
+  EXPECT_EQ(calls, 1);
+  const std::string text = redis_->Command({"GET", OnlyValueKey("words")}).str;
+  EXPECT_THAT(text, HasSubstr("\"value\""));
+  EXPECT_THAT(text, HasSubstr("\"n\""));
+  EXPECT_THAT(
+      ca::get_all_namespace("cache_alchemy.backends.json.DistributedJsonCache"),
+      ::testing::ElementsAre("words"));
+}
+
+TEST_F(JsonCacheTest, CorruptValueIsAMissAndIsOverwritten) {
+  int calls = 0;
+  auto f = ca::json_cache({.name = "corrupt"},
+                          [&calls](int n) { return ++calls, n * 2; });
+  EXPECT_EQ(f(21), 42);
+  const std::string key = OnlyValueKey("corrupt");
+  for (const char* garbage : {"{not json", "{\"value\": \"a string\"}", ""}) {
+    redis_->Command({"SET", key, garbage});
+    const int before = calls;
+    EXPECT_EQ(f(21), 42) << garbage;
+    EXPECT_EQ(calls, before + 1) << garbage;
+    EXPECT_EQ(f(21), 42) << garbage;  // overwritten with a good value
+    EXPECT_EQ(calls, before + 1) << garbage;
+  }
+}
+
+TEST_F(JsonCacheTest, MethodSkipsTheObject) {
+  struct Account {
+    int id;
+  };
+  int calls = 0;
+  auto balance = ca::method_json_cache({.name = "balance"},
+                                       [&calls](const Account& self, int day) {
+                                         return ++calls, self.id + day;
+                                       });
+  Account a{1}, b{2};
+  EXPECT_EQ(balance(a, 10), 11);
+  EXPECT_EQ(balance(b, 10), 11);  // the object is not part of the key
+  EXPECT_EQ(calls, 1);
+}
+
+TEST_F(JsonCacheTest, TypeWithoutCodecIsRefusedAtWrapTime) {
+  try {
+    ca::json_cache({.name = "nocodec"}, [](int) { return NoCodec{}; });
+    ADD_FAILURE() << "a type without a JSON codec was accepted";
+  } catch (const std::invalid_argument& e) {
+    EXPECT_THAT(e.what(), HasSubstr("NoCodec"));
+    EXPECT_THAT(e.what(), HasSubstr("serialize"));
+  }
+}
+
+TEST_F(JsonCacheTest, MissingClientTellsToAssignIt) {
+  config_.cache_redis_client = nullptr;
+  try {
+    ca::json_cache([](int n) { return n; });
+    ADD_FAILURE() << "wrapped without a Redis client";
+  } catch (const std::runtime_error& e) {
+    EXPECT_THAT(e.what(), HasSubstr("cache_redis_client"));
+    EXPECT_THAT(e.what(), HasSubstr("assign"));
+  }
+}
+
+}  // namespace
