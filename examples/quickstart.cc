@@ -38,14 +38,13 @@ void Timed(const char* label, F&& call) {
 }  // namespace
 
 int main() {
-  auto greeting = ca::memory_cache(
-      {.limit = 100,
-       .expire = 60,
-       .strict = true,
-       .backend = kBackend,
-       .name = "quickstart:greeting",
-       .params = {"name", "times"}},
-      Greeting);
+  auto greeting = ca::memory_cache({.limit = 100,
+                                    .expire = 60,
+                                    .strict = true,
+                                    .backend = kBackend,
+                                    .name = "quickstart:greeting",
+                                    .params = {"name", "times"}},
+                                   Greeting);
 
   std::printf("cache_alchemy quickstart (backend %s)\n\n", kBackend);
   std::printf("First calls run the function, repeats come from the cache:\n");
