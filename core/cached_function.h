@@ -170,9 +170,15 @@ class CachedFunction<R(Args...)> {
     }
     std::string key = MakeKey(args...);
     std::optional<R> found;
-    if (state.Lookup(key, &DecodeInto, this_context(&found)) && found) {
-      state.CountHit();
-      return std::move(*found);
+    const uint64_t finished = state.finished_flights();
+    if (state.Lookup(key, &DecodeInto, this_context(&found))) {
+      if (found) {
+        state.CountHit();
+        return std::move(*found);
+      }
+      // Stored but undecodable (corrupt, another version or type): a miss
+      // that overwrites it, counted as an error.
+      state.CountError();
     }
     auto ticket = state.JoinOrLead(key);
     if (!ticket.leader) {
@@ -180,9 +186,12 @@ class CachedFunction<R(Args...)> {
       state.CountHit();
       return *static_cast<const R*>(value.get());
     }
-    // Another leader may have stored the value since our lookup.
+    // Another leader may have stored the value since our lookup; if no
+    // flight finished since, none did, and a remote backend is spared a
+    // second round trip.
     found.reset();
-    if (state.Lookup(key, &DecodeInto, this_context(&found)) && found) {
+    if (state.finished_flights() != finished &&
+        state.Lookup(key, &DecodeInto, this_context(&found)) && found) {
       auto value = std::make_shared<const R>(std::move(*found));
       state.Finish(ticket, key, value, nullptr, std::nullopt);
       state.CountHit();

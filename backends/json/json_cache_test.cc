@@ -72,6 +72,17 @@ TEST_F(JsonCacheTest, CorruptValueIsAMissAndIsOverwritten) {
     EXPECT_EQ(f(21), 42) << garbage;  // overwritten with a good value
     EXPECT_EQ(calls, before + 1) << garbage;
   }
+  EXPECT_EQ(f.errors(), 3);  // each undecodable value is counted
+}
+
+TEST_F(JsonCacheTest, MissIsOneLookupAndOneStore) {
+  auto f = ca::json_cache({.name = "trips"}, [](int n) { return n; });
+  f(0);  // the first store of the process also loads the script
+  const int64_t start = redis_->round_trips();
+  f(1);
+  EXPECT_EQ(redis_->round_trips() - start, 2);  // GET, EVALSHA
+  f(1);
+  EXPECT_EQ(redis_->round_trips() - start, 3);  // GET
 }
 
 TEST_F(JsonCacheTest, MethodSkipsTheObject) {

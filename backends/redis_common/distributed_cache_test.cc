@@ -208,8 +208,13 @@ TEST_P(DistributedCacheTest, KillAndRestartTheServerFailsOpen) {
   EXPECT_EQ(f(1), 2);
   EXPECT_EQ(calls, 1);
   server.Stop();
+  ::testing::internal::CaptureStderr();
   EXPECT_EQ(f(1), 2);  // Redis is gone: the function still answers
   EXPECT_EQ(f(1), 2);
+  const std::string log = ::testing::internal::GetCapturedStderr();
+  // Logged once, not once per failure.
+  EXPECT_THAT(log, HasSubstr("fail-open"));
+  EXPECT_EQ(log.find("fail-open"), log.rfind("fail-open")) << log;
   EXPECT_EQ(calls, 3);
   EXPECT_GT(f.errors(), 0);
   EXPECT_EQ(f.cache_clear(), 0);

@@ -2,12 +2,26 @@
 
 #include "core/internal/function_cache.h"
 
+#include <chrono>
+#include <cstdio>
 #include <utility>
 
 #include "core/internal/dependency_graph.h"
 
 namespace cache_alchemy {
 namespace internal {
+namespace {
+
+// Backend errors of one function are logged at most this often.
+constexpr int64_t kErrorLogIntervalMs = 10'000;
+
+int64_t SteadyNowMs() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::steady_clock::now().time_since_epoch())
+      .count();
+}
+
+}  // namespace
 
 FunctionCache::FunctionCache(ResolvedOptions options,
                              std::shared_ptr<CacheNamespace> ns,
@@ -31,8 +45,8 @@ bool FunctionCache::Lookup(const std::string& key, ValueVisitor visit,
                            void* context) {
   try {
     return ns_->Lookup(key, visit, context);
-  } catch (const std::exception&) {
-    CountError();
+  } catch (const std::exception& e) {
+    ReportBackendError("lookup", e);
     return false;
   }
 }
@@ -62,6 +76,7 @@ void FunctionCache::Finish(const Ticket& ticket, const std::string& key,
       Store(key, std::move(*stored));
     }
   }
+  finished_flights_.fetch_add(1, std::memory_order_acq_rel);
   {
     absl::MutexLock lock(&flights_mu_);
     auto it = flights_.find(key);
@@ -78,9 +93,27 @@ void FunctionCache::Finish(const Ticket& ticket, const std::string& key,
 void FunctionCache::Store(const std::string& key, StoredValue value) {
   try {
     ns_->Store(key, std::move(value));
-  } catch (const std::exception&) {
-    CountError();
+  } catch (const std::exception& e) {
+    ReportBackendError("store", e);
   }
+}
+
+void FunctionCache::ReportBackendError(const char* operation,
+                                       const std::exception& e) {
+  CountError();
+  const int64_t now = SteadyNowMs();
+  int64_t last = last_error_log_ms_.load(std::memory_order_relaxed);
+  if (last != INT64_MIN && now - last < kErrorLogIntervalMs) return;
+  if (!last_error_log_ms_.compare_exchange_strong(last, now,
+                                                  std::memory_order_relaxed)) {
+    return;  // another thread logs this one
+  }
+  std::fprintf(stderr,
+               "cache_alchemy: backend '%s' failed (%s) for function '%s': "
+               "%s; the function is called uncached (fail-open). Errors of "
+               "this function are logged at most every %lld s.\n",
+               options_.backend.c_str(), operation, options_.name.c_str(),
+               e.what(), static_cast<long long>(kErrorLogIntervalMs / 1000));
 }
 
 int64_t FunctionCache::ClearAll() {
@@ -113,8 +146,8 @@ int64_t FunctionCache::ClearLocalWith(
   }
   try {
     return clear(*ns_);
-  } catch (const std::exception&) {
-    CountError();
+  } catch (const std::exception& e) {
+    ReportBackendError("clear", e);
     return 0;
   }
 }
@@ -154,8 +187,8 @@ int64_t FunctionCache::size() {
   if (!enabled()) return 0;
   try {
     return ns_->Size();
-  } catch (const std::exception&) {
-    CountError();
+  } catch (const std::exception& e) {
+    ReportBackendError("size", e);
     return 0;
   }
 }

@@ -131,6 +131,13 @@ class FunctionCache : public std::enable_shared_from_this<FunctionCache> {
   NamedPattern ToNamed(const KeyPattern& pattern) const;
   std::optional<KeyPattern> FromNamed(const NamedPattern& pattern) const;
 
+  // The number of flights finished so far (each after its store). A caller
+  // that read it before its lookup and sees it unchanged after taking the
+  // lead knows no value was stored meanwhile by this process.
+  uint64_t finished_flights() const {
+    return finished_flights_.load(std::memory_order_acquire);
+  }
+
   void CountHit() { hits_.fetch_add(1, std::memory_order_relaxed); }
   void CountMiss() { misses_.fetch_add(1, std::memory_order_relaxed); }
   void CountError() { errors_.fetch_add(1, std::memory_order_relaxed); }
@@ -142,6 +149,9 @@ class FunctionCache : public std::enable_shared_from_this<FunctionCache> {
 
  private:
   void Store(const std::string& key, StoredValue value);
+  // Counts a backend failure (fail-open) and logs it to stderr, at most once
+  // per interval per function.
+  void ReportBackendError(const char* operation, const std::exception& e);
   // Bumps the generation, drops pending flights and runs `clear` on the
   // namespace, exclusive of stores.
   int64_t ClearLocalWith(absl::FunctionRef<int64_t(CacheNamespace&)> clear);
@@ -154,6 +164,9 @@ class FunctionCache : public std::enable_shared_from_this<FunctionCache> {
   std::atomic<int64_t> hits_{0};
   std::atomic<int64_t> misses_{0};
   std::atomic<int64_t> errors_{0};
+  std::atomic<uint64_t> finished_flights_{0};
+  // Steady-clock milliseconds of the last logged backend error.
+  std::atomic<int64_t> last_error_log_ms_{INT64_MIN};
 
   // Bumped by every clear. A flight remembers the value it saw when it began
   // and stores its result only if no clear happened since.
