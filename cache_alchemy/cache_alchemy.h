@@ -19,11 +19,12 @@
 #ifndef CACHE_ALCHEMY_CACHE_ALCHEMY_H_
 #define CACHE_ALCHEMY_CACHE_ALCHEMY_H_
 
-#include "core/cached_function.h"  // IWYU pragma: export
-#include "core/dependency.h"       // IWYU pragma: export
-#include "core/errors.h"           // IWYU pragma: export
-#include "core/key_encoder.h"      // IWYU pragma: export
-#include "core/namespaces.h"       // IWYU pragma: export
-#include "core/options.h"          // IWYU pragma: export
+#include "config/default_config.h"  // IWYU pragma: export
+#include "core/cached_function.h"   // IWYU pragma: export
+#include "core/dependency.h"        // IWYU pragma: export
+#include "core/errors.h"            // IWYU pragma: export
+#include "core/key_encoder.h"       // IWYU pragma: export
+#include "core/namespaces.h"        // IWYU pragma: export
+#include "core/options.h"           // IWYU pragma: export
 
 #endif  // CACHE_ALCHEMY_CACHE_ALCHEMY_H_

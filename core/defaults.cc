@@ -1,29 +1,28 @@
-// Built-in defaults, equal to the config defaults of CONTRACT.md section 3.
-// The config layer (config/) replaces the body of CurrentDefaults().
+// The core's view of the configuration: a snapshot of the current
+// ca::config::DefaultConfig (config/default_config.h), or of the defaults
+// overridden by the environment when no config is alive.
 
 #include "core/defaults.h"
 
 #include <atomic>
-#include <cstdlib>
+#include <utility>
 
-#include "absl/strings/str_split.h"
+#include "config/default_config.h"
 
 namespace cache_alchemy {
 namespace internal {
 
 Defaults CurrentDefaults() {
+  config::DefaultSettings settings = config::DefaultConfig::current_settings();
   Defaults d;
-  d.key_prefix = "";
-  d.limit = 1000;
-  d.expire = 86400;
-  d.memory_backend = "cache_alchemy.backends.memory.DistributedMemoryCache";
-  d.json_backend = "cache_alchemy.backends.json.DistributedJsonCache";
-  d.pickle_backend = "cache_alchemy.backends.pickle.DistributedPickleCache";
-  if (const char* path = std::getenv("CACHE_ALCHEMY_PLUGIN_PATH")) {
-    for (absl::string_view dir : absl::StrSplit(path, ':', absl::SkipEmpty())) {
-      d.plugin_path.emplace_back(dir);
-    }
-  }
+  d.key_prefix = std::move(settings.cache_key_prefix);
+  d.limit = settings.default_limit;
+  d.expire = settings.default_expire;
+  d.memory_backend = std::move(settings.memory_backend);
+  d.json_backend = std::move(settings.json_backend);
+  d.pickle_backend = std::move(settings.pickle_backend);
+  d.plugin_path = std::move(settings.plugin_path);
+  d.redis = std::move(settings.cache_redis_client);
   return d;
 }
 

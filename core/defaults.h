@@ -30,7 +30,11 @@ struct Defaults {
   std::shared_ptr<RedisClient> redis;
 };
 
-// The defaults in force now.
+// The defaults in force now: those of the current ca::config::DefaultConfig
+// (the most recently constructed live one), or with none alive the
+// DefaultConfig defaults overridden by environment variables named as the
+// keys. Throws ca::config::ConfigError for an environment value that does not
+// cast to its key's type.
 // Thread safety: may be called from any thread.
 Defaults CurrentDefaults();
 

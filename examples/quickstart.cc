@@ -38,6 +38,13 @@ void Timed(const char* label, F&& call) {
 }  // namespace
 
 int main() {
+  // The config: its brace list acts as class defaults, which a JSON file
+  // ($CACHE_ALCHEMY_CONFIG_FILE) and environment variables named as the keys
+  // override. memory_cache() without a backend would now use MemoryCache.
+  ca::config::DefaultConfig config(
+      {{"CACHE_ALCHEMY_MEMORY_BACKEND", kBackend}});
+  std::printf("Effective config:\n%s\n", config.dump().c_str());
+
   auto greeting = ca::memory_cache({.limit = 100,
                                     .expire = 60,
                                     .strict = true,
