@@ -42,22 +42,6 @@ std::string_view CppTypeName(ValueType type) {
   return "?";
 }
 
-// "line L, column C" of byte offset `byte` (1-based, as nlohmann reports the
-// position just past the offending character).
-std::string LineColumn(const std::string& text, size_t byte) {
-  size_t line = 1;
-  size_t column = 0;
-  for (size_t i = 0; i < byte && i < text.size(); ++i) {
-    if (text[i] == '\n') {
-      ++line;
-      column = 0;
-    } else {
-      ++column;
-    }
-  }
-  return absl::StrCat("line ", line, ", column ", column);
-}
-
 }  // namespace
 
 BaseConfig::BaseConfig(const Schema& schema, Overrides defaults,
@@ -168,7 +152,7 @@ void BaseConfig::LoadFile(const std::string& path) {
     throw ConfigError(
         "", source, "",
         absl::StrCat("config file ", path, " is not valid JSON at byte ",
-                     e.byte, " (", LineColumn(text, e.byte), "): ", e.what()));
+                     e.byte, ": ", e.what()));
   }
   if (!document.is_object()) {
     throw ConfigError("", source, "",

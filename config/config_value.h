@@ -18,7 +18,9 @@
 #ifndef CACHE_ALCHEMY_CONFIG_CONFIG_VALUE_H_
 #define CACHE_ALCHEMY_CONFIG_CONFIG_VALUE_H_
 
+#include <cstddef>
 #include <cstdint>
+#include <initializer_list>
 #include <limits>
 #include <stdexcept>
 #include <string>
@@ -94,10 +96,36 @@ class ConfigInput {
   ConfigValue value_;
 };
 
-// Key/value pairs, e.g. the constructor's brace list
-// `{{"CACHE_ALCHEMY_DEFAULT_LIMIT", "2"}, {"CACHE_ALCHEMY_DEFAULT_EXPIRE",
-// 60}}`.
-using Overrides = std::vector<std::pair<std::string, ConfigInput>>;
+// Key/value pairs in order, e.g. the constructor's brace list
+//   {{"CACHE_ALCHEMY_DEFAULT_LIMIT", "2"}, {"CACHE_ALCHEMY_DEFAULT_EXPIRE",
+//   60}}
+// A class (not a std::vector alias) so that a config constructor taking
+// `Overrides` accepts a brace list without ambiguity with its copy
+// constructor.
+class Overrides {
+ public:
+  using Entry = std::pair<std::string, ConfigInput>;
+
+  Overrides() = default;
+  Overrides(std::initializer_list<Entry> entries)  // NOLINT
+      : entries_(entries) {}
+  Overrides(std::vector<Entry> entries)  // NOLINT
+      : entries_(std::move(entries)) {}
+
+  // Appends `key` = `value`; a later entry for the same key wins.
+  void emplace_back(std::string key, ConfigInput value) {
+    entries_.emplace_back(std::move(key), std::move(value));
+  }
+
+  const std::vector<Entry>& entries() const { return entries_; }
+  std::vector<Entry>::const_iterator begin() const { return entries_.begin(); }
+  std::vector<Entry>::const_iterator end() const { return entries_.end(); }
+  size_t size() const { return entries_.size(); }
+  bool empty() const { return entries_.empty(); }
+
+ private:
+  std::vector<Entry> entries_;
+};
 
 // Thrown for a value that cannot be cast to its key's type or is out of the
 // key's range (from any source), an unknown key, a read with the wrong type,

@@ -101,15 +101,8 @@ const Schema& DefaultConfig::default_schema() {
   return *schema;
 }
 
-DefaultConfig::DefaultConfig() : DefaultConfig(Overrides(), ConfigOptions()) {}
-
-DefaultConfig::DefaultConfig(
-    std::initializer_list<std::pair<std::string, ConfigInput>> defaults,
-    ConfigOptions options)
-    : DefaultConfig(Overrides(defaults), std::move(options)) {}
-
-DefaultConfig::DefaultConfig(const Overrides& defaults, ConfigOptions options)
-    : BaseConfig(default_schema(), defaults, std::move(options)) {
+DefaultConfig::DefaultConfig(Overrides defaults, ConfigOptions options)
+    : BaseConfig(default_schema(), std::move(defaults), std::move(options)) {
   LiveConfigs& live = Live();
   absl::MutexLock lock(&live.mu);
   live.configs.push_back(this);

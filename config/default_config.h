@@ -25,10 +25,8 @@
 #define CACHE_ALCHEMY_CONFIG_DEFAULT_CONFIG_H_
 
 #include <cstdint>
-#include <initializer_list>
 #include <memory>
 #include <string>
-#include <utility>
 #include <vector>
 
 #include "config/base_config.h"
@@ -79,11 +77,7 @@ class DefaultConfig : public BaseConfig {
   //   DefaultConfig config;
   //   DefaultConfig config({{"CACHE_ALCHEMY_DEFAULT_LIMIT", "2"}});
   //   DefaultConfig config({}, {.config_file = "/etc/app/cache.json"});
-  DefaultConfig();
-  explicit DefaultConfig(
-      std::initializer_list<std::pair<std::string, ConfigInput>> defaults,
-      ConfigOptions options = {});
-  explicit DefaultConfig(const Overrides& defaults, ConfigOptions options = {});
+  explicit DefaultConfig(Overrides defaults = {}, ConfigOptions options = {});
 
   // If this config is current, the most recently constructed config still
   // alive becomes current again (configs may be destroyed in any order).

@@ -468,7 +468,9 @@ auto Wrap(const CacheOptions& options, Family family, bool force_method,
 // config's CACHE_ALCHEMY_MEMORY_BACKEND.
 // Throws std::invalid_argument (bad option, no codec for the result type in
 // the backend's format), BackendNotFoundError (unknown or unloadable
-// backend), std::runtime_error (Redis backend without a configured client).
+// backend), std::runtime_error (Redis backend without a configured client),
+// ca::config::ConfigError (no config alive and an environment variable named
+// as a config key does not cast to its type).
 // Thread safety: may be called from any number of threads at once.
 template <typename F>
 auto cache(const CacheOptions& options, F&& fn,

@@ -21,7 +21,8 @@ namespace cache_alchemy {
 // config's CACHE_ALCHEMY_CACHE_KEY_PREFIX), in every function; returns how
 // many. Dependents in other backends are not touched.
 // Throws BackendNotFoundError, std::runtime_error (Redis backend without a
-// configured client). Thread safety: callable from any thread.
+// configured client), ca::config::ConfigError (as `ca::cache`).
+// Thread safety: callable from any thread.
 int64_t flush_cache(std::string_view backend,
                     std::string_view cache_key_prefix = "");
 

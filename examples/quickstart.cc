@@ -41,17 +41,17 @@ int main() {
   // The config: its brace list acts as class defaults, which a JSON file
   // ($CACHE_ALCHEMY_CONFIG_FILE) and environment variables named as the keys
   // override. memory_cache() without a backend would now use MemoryCache.
-  ca::config::DefaultConfig config({{"CACHE_ALCHEMY_MEMORY_BACKEND", kBackend}});
+  ca::config::DefaultConfig config(
+      {{"CACHE_ALCHEMY_MEMORY_BACKEND", kBackend}});
   std::printf("Effective config:\n%s\n", config.dump().c_str());
 
-  auto greeting = ca::memory_cache(
-      {.limit = 100,
-       .expire = 60,
-       .strict = true,
-       .backend = kBackend,
-       .name = "quickstart:greeting",
-       .params = {"name", "times"}},
-      Greeting);
+  auto greeting = ca::memory_cache({.limit = 100,
+                                    .expire = 60,
+                                    .strict = true,
+                                    .backend = kBackend,
+                                    .name = "quickstart:greeting",
+                                    .params = {"name", "times"}},
+                                   Greeting);
 
   std::printf("cache_alchemy quickstart (backend %s)\n\n", kBackend);
   std::printf("First calls run the function, repeats come from the cache:\n");

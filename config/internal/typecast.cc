@@ -173,7 +173,10 @@ std::vector<std::string> CloseMatches(std::string_view name,
       [](const auto& x, const auto& y) { return x.first < y.first; });
   std::vector<std::string> out;
   for (auto& [distance, candidate] : scored) {
-    if (out.size() == max_results) break;
+    // Only names about as close as the best one.
+    if (out.size() == max_results || distance > scored.front().first + 2) {
+      break;
+    }
     out.push_back(std::move(candidate));
   }
   return out;
