@@ -141,6 +141,14 @@ void RedisServer::Restart() {
   Start();
 }
 
+void RedisServer::Pause() {
+  if (running()) kill(pid_, SIGSTOP);
+}
+
+void RedisServer::Resume() {
+  if (running()) kill(pid_, SIGCONT);
+}
+
 std::string RedisServer::url(int db) const {
   std::string auth =
       options_.password.empty() ? "" : ":" + options_.password + "@";

@@ -50,6 +50,10 @@ class RedisServer {
   void Start();
   // Stop() then Start().
   void Restart();
+  // Freezes (SIGSTOP) and thaws (SIGCONT) the server: a hung server whose
+  // connections stay open.
+  void Pause();
+  void Resume();
   bool running() const { return pid_ > 0; }
 
   int port() const { return port_; }

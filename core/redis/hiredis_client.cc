@@ -222,13 +222,17 @@ HiredisClient::HiredisClient(RedisEndpoint endpoint)
 
 HiredisClient::~HiredisClient() = default;
 
-HiredisClient::ConnectionPtr HiredisClient::Connect() {
+void HiredisClient::FailFastIfCoolingDown() const {
   if (SteadyNowMs() < retry_after_ms_.load(std::memory_order_relaxed)) {
-    throw std::runtime_error(
-        absl::StrCat("redis ", endpoint_.Describe(),
-                     ": not connected (the last connect failed less than ",
-                     kReconnectCooldownMs, " ms ago)"));
+    throw std::runtime_error(absl::StrCat(
+        "redis ", endpoint_.Describe(),
+        ": not tried (the server failed to connect or timed out moments ago; "
+        "retrying after a cool-down)"));
   }
+}
+
+HiredisClient::ConnectionPtr HiredisClient::Connect() {
+  FailFastIfCoolingDown();
   const timeval connect_tv = ToTimeval(endpoint_.connect_timeout_ms);
   ConnectionPtr conn(new Connection);
   conn->pid = getpid();
@@ -315,6 +319,7 @@ void HiredisClient::DropIdle() {
 }
 
 std::vector<RedisReply> HiredisClient::Run(const Argv* commands, size_t count) {
+  FailFastIfCoolingDown();
   std::vector<const char*> argv;
   std::vector<size_t> lens;
   for (int attempt = 0;; ++attempt) {
@@ -361,6 +366,14 @@ std::vector<RedisReply> HiredisClient::Run(const Argv* commands, size_t count) {
     if (reused && stale && attempt == 0) {
       DropIdle();
       continue;
+    }
+    if (ctx->err == REDIS_ERR_IO &&
+        (saved_errno == EAGAIN || saved_errno == EWOULDBLOCK)) {
+      // A hung server: do not make every caller wait a full timeout. Fail
+      // fast for as long as the timeout, so callers spend at most about half
+      // their time waiting on it.
+      retry_after_ms_.store(SteadyNowMs() + endpoint_.timeout_ms,
+                            std::memory_order_relaxed);
     }
     throw std::runtime_error(
         absl::StrCat("redis ", endpoint_.Describe(), ": ",

@@ -73,6 +73,8 @@ class HiredisClient final : public RedisClient {
   // if a pooled one turns out to be dead (the server restarted).
   using Argv = std::vector<std::string>;
   std::vector<RedisReply> Run(const Argv* commands, size_t count);
+  // Throws while a cool-down after a failed connect or a timeout lasts.
+  void FailFastIfCoolingDown() const;
   ConnectionPtr Acquire(bool* reused);
   void Release(ConnectionPtr conn);
   ConnectionPtr Connect();
@@ -80,8 +82,9 @@ class HiredisClient final : public RedisClient {
 
   const RedisEndpoint endpoint_;
   std::atomic<int64_t> round_trips_{0};
-  // After a failed connect, new connects fail fast until this time (ms,
-  // steady clock), so a down server does not cost a timeout per call.
+  // After a failed connect (for 100 ms) or a command timeout (for
+  // timeout_ms), commands fail fast until this time (ms, steady clock), so a
+  // down or hung server does not cost a timeout per call.
   std::atomic<int64_t> retry_after_ms_{0};
 
   absl::Mutex mu_;

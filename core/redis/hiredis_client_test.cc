@@ -3,6 +3,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <chrono>
 #include <stdexcept>
 #include <string>
 #include <thread>
@@ -174,6 +175,31 @@ TEST(RedisClientTest, CommandTimeout) {
                std::runtime_error);
   EXPECT_LT(std::chrono::steady_clock::now() - start,
             std::chrono::milliseconds(900));
+  // After the timeout's cool-down, the client works again.
+  std::this_thread::sleep_for(std::chrono::milliseconds(120));
+  EXPECT_EQ(client->Command({"PING"}).str, "PONG");
+}
+
+TEST(RedisClientTest, HungServerTimesOutThenFailsFast) {
+  RedisServer server;
+  auto client = RedisClient::FromUrl(server.url() + "?timeout_ms=150");
+  EXPECT_EQ(client->Command({"PING"}).str, "PONG");
+  server.Pause();
+  auto start = std::chrono::steady_clock::now();
+  EXPECT_THROW(client->Command({"PING"}), std::runtime_error);
+  EXPECT_GE(std::chrono::steady_clock::now() - start,
+            std::chrono::milliseconds(140));
+  start = std::chrono::steady_clock::now();
+  try {
+    client->Command({"PING"});
+    ADD_FAILURE() << "a hung server answered";
+  } catch (const std::runtime_error& e) {
+    EXPECT_THAT(e.what(), HasSubstr("cool-down"));
+  }
+  EXPECT_LT(std::chrono::steady_clock::now() - start,
+            std::chrono::milliseconds(100));
+  server.Resume();
+  std::this_thread::sleep_for(std::chrono::milliseconds(200));
   EXPECT_EQ(client->Command({"PING"}).str, "PONG");
 }
 
