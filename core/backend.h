@@ -25,14 +25,13 @@
 #ifndef CACHE_ALCHEMY_CORE_BACKEND_H_
 #define CACHE_ALCHEMY_CORE_BACKEND_H_
 
+#include <boost/dll/alias.hpp>
 #include <cstdint>
 #include <memory>
 #include <optional>
 #include <set>
 #include <string>
 #include <vector>
-
-#include <boost/dll/alias.hpp>
 
 #include "core/clock.h"
 
@@ -86,9 +85,9 @@ struct KeyPattern {
 
 // What a backend is told about one cached function when it is opened.
 struct NamespaceSpec {
-  std::string prefix;  // cache_key_prefix (tenant); may be empty
-  std::string name;    // the function's identity; never empty
-  int64_t limit;       // max live entries: > 0, or -1 for unlimited
+  std::string prefix;      // cache_key_prefix (tenant); may be empty
+  std::string name;        // the function's identity; never empty
+  int64_t limit;           // max live entries: > 0, or -1 for unlimited
   int64_t expire_seconds;  // > 0, or -1 for never
   bool strict;             // keys are strict (segmented), see strict_key.h
 };
@@ -184,13 +183,13 @@ struct BackendDescriptor {
 // `BackendDescriptor`. `factory` is an expression convertible to
 // `cache_alchemy::Backend* (*)()` (a captureless lambda or a function). Use
 // once per class, at global namespace scope, in one source file of the plugin.
-#define CACHE_ALCHEMY_EXPORT_BACKEND(ClassName, factory)                   \
-  namespace cache_alchemy_plugin_##ClassName {                             \
-  const ::cache_alchemy::BackendDescriptor kDescriptor = {                 \
-      ::cache_alchemy::kPluginAbiVersion, ::cache_alchemy::kStdlibAbiTag,  \
-      #ClassName, +(factory)};                                             \
-  }                                                                        \
-  BOOST_DLL_ALIAS(cache_alchemy_plugin_##ClassName::kDescriptor,           \
+#define CACHE_ALCHEMY_EXPORT_BACKEND(ClassName, factory)                    \
+  namespace cache_alchemy_plugin_##ClassName {                              \
+    const ::cache_alchemy::BackendDescriptor kDescriptor = {                \
+        ::cache_alchemy::kPluginAbiVersion, ::cache_alchemy::kStdlibAbiTag, \
+        #ClassName, +(factory)};                                            \
+  }                                                                         \
+  BOOST_DLL_ALIAS(cache_alchemy_plugin_##ClassName::kDescriptor,            \
                   cache_alchemy_backend_##ClassName)
 
 #endif  // CACHE_ALCHEMY_CORE_BACKEND_H_

@@ -97,10 +97,10 @@ std::shared_ptr<FunctionCache> MakeFunctionCache(
   resolved.prefix = ResolvePrefix(options.cache_key_prefix, defaults);
   resolved.backend =
       options.backend.empty() ? BackendFor(family, defaults) : options.backend;
-  resolved.name = options.name.empty()
-                      ? absl::StrCat(loc.file_name(), ":", loc.line(), ":",
-                                     loc.column())
-                      : options.name;
+  resolved.name =
+      options.name.empty()
+          ? absl::StrCat(loc.file_name(), ":", loc.line(), ":", loc.column())
+          : options.name;
   resolved.dependencies = options.dependency;
 
   const size_t arity = sig.param_types.size();
@@ -120,8 +120,8 @@ std::shared_ptr<FunctionCache> MakeFunctionCache(
       skip_names = first_keyed;
     } else if (!(first_keyed == 1 && params.size() == arity - 1)) {
       throw std::invalid_argument(absl::StrCat(
-          "cached function '", resolved.name, "': params names ",
-          params.size(), " parameters (", absl::StrJoin(params, ", "),
+          "cached function '", resolved.name, "': params names ", params.size(),
+          " parameters (", absl::StrJoin(params, ", "),
           ") but the function has ", arity,
           first_keyed ? " (or the keyed ones after the object)" : ""));
     }
@@ -132,10 +132,9 @@ std::shared_ptr<FunctionCache> MakeFunctionCache(
                                       : params[i - first_keyed + skip_names];
     for (const auto& seen : resolved.keyed_params) {
       if (seen.name == name) {
-        throw std::invalid_argument(absl::StrCat("cached function '",
-                                                 resolved.name,
-                                                 "': parameter name '", name,
-                                                 "' is used twice in params"));
+        throw std::invalid_argument(absl::StrCat(
+            "cached function '", resolved.name, "': parameter name '", name,
+            "' is used twice in params"));
       }
     }
     resolved.keyed_params.push_back({std::move(name), sig.param_types[i]});
@@ -147,9 +146,10 @@ std::shared_ptr<FunctionCache> MakeFunctionCache(
     std::shared_ptr<Backend> backend =
         BackendRegistry::Global().Get(resolved.backend, defaults.plugin_path);
     format = backend->format();
-    const bool supported = format == ValueFormat::kObject ||
-                           (format == ValueFormat::kJson && sig.supports_json) ||
-                           (format == ValueFormat::kBinary && sig.supports_binary);
+    const bool supported =
+        format == ValueFormat::kObject ||
+        (format == ValueFormat::kJson && sig.supports_json) ||
+        (format == ValueFormat::kBinary && sig.supports_binary);
     if (!supported) {
       throw std::invalid_argument(absl::StrCat(
           "cached function '", resolved.name, "': backend '", resolved.backend,
@@ -164,8 +164,7 @@ std::shared_ptr<FunctionCache> MakeFunctionCache(
                        resolved.expire, resolved.strict};
     // The deleter holds the backend, and through it the plugin library.
     ns = std::shared_ptr<CacheNamespace>(
-        backend->Open(spec, host),
-        [backend](CacheNamespace* n) { delete n; });
+        backend->Open(spec, host), [backend](CacheNamespace* n) { delete n; });
   } else {
     resolved.backend.clear();  // pass-through: no backend is used
   }

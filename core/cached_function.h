@@ -85,11 +85,9 @@ struct SignatureInfo {
 
 // Applies defaults, checks options, resolves and opens the backend.
 // Throws std::invalid_argument, BackendNotFoundError, std::runtime_error.
-std::shared_ptr<FunctionCache> MakeFunctionCache(const CacheOptions& options,
-                                                 Family family,
-                                                 bool force_method,
-                                                 const std::source_location& loc,
-                                                 const SignatureInfo& sig);
+std::shared_ptr<FunctionCache> MakeFunctionCache(
+    const CacheOptions& options, Family family, bool force_method,
+    const std::source_location& loc, const SignatureInfo& sig);
 
 // A readable name of a type, for messages.
 std::string TypeName(const std::type_info& type);
@@ -352,8 +350,8 @@ class CachedFunction<R(Args...)> {
 
   template <size_t I, typename V>
   void EncodeAsParam(const V& value, std::string* out) const {
-    using P = std::remove_cv_t<std::remove_reference_t<
-        std::tuple_element_t<I, std::tuple<Args...>>>>;
+    using P = std::remove_cv_t<
+        std::remove_reference_t<std::tuple_element_t<I, std::tuple<Args...>>>>;
     if constexpr (IsKeyEncodable<P>::value &&
                   std::is_constructible_v<P, const V&>) {
       KeyWriter(out).Add(static_cast<const P&>(P(value)));
@@ -418,8 +416,7 @@ struct CachedFunctionFor<R(Args...)> {
   using type = CachedFunction<R(Args...)>;
   template <typename F>
   static type Make(const CacheOptions& options, Family family,
-                   bool force_method, const std::source_location& loc,
-                   F&& fn) {
+                   bool force_method, const std::source_location& loc, F&& fn) {
     // Parameters other than the first are always keyed: check them here, at
     // compile time, so the static_assert names the type.
     CheckKeyable<1, Args...>();
@@ -471,18 +468,18 @@ auto cache(const CacheOptions& options, F&& fn,
                         std::forward<F>(fn));
 }
 
-#define CACHE_ALCHEMY_DEFINE_FAMILY(NAME, FAMILY, METHOD)                    \
-  template <typename F>                                                      \
-  auto NAME(const CacheOptions& options, F&& fn,                             \
-            std::source_location loc = std::source_location::current()) {    \
-    return internal::Wrap(options, internal::Family::FAMILY, METHOD, loc,    \
-                          std::forward<F>(fn));                              \
-  }                                                                          \
-  template <typename F>                                                      \
-  auto NAME(F&& fn,                                                          \
-            std::source_location loc = std::source_location::current()) {    \
-    return internal::Wrap(CacheOptions{}, internal::Family::FAMILY, METHOD,  \
-                          loc, std::forward<F>(fn));                         \
+#define CACHE_ALCHEMY_DEFINE_FAMILY(NAME, FAMILY, METHOD)                   \
+  template <typename F>                                                     \
+  auto NAME(const CacheOptions& options, F&& fn,                            \
+            std::source_location loc = std::source_location::current()) {   \
+    return internal::Wrap(options, internal::Family::FAMILY, METHOD, loc,   \
+                          std::forward<F>(fn));                             \
+  }                                                                         \
+  template <typename F>                                                     \
+  auto NAME(F&& fn,                                                         \
+            std::source_location loc = std::source_location::current()) {   \
+    return internal::Wrap(CacheOptions{}, internal::Family::FAMILY, METHOD, \
+                          loc, std::forward<F>(fn));                        \
   }
 
 // memory_cache / json_cache / pickle_cache: `cache` with the backend taken

@@ -32,7 +32,8 @@ std::atomic<const Clock*> clock_override{nullptr};
 }  // namespace
 
 const Clock* CurrentClock() {
-  static const CoarseMonotonicClock* const kDefault = new CoarseMonotonicClock();
+  static const CoarseMonotonicClock* const kDefault =
+      new CoarseMonotonicClock();
   const Clock* clock = clock_override.load(std::memory_order_acquire);
   return clock != nullptr ? clock : kDefault;
 }

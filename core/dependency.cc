@@ -6,6 +6,7 @@
 #include <utility>
 
 #include "absl/container/flat_hash_map.h"
+#include "absl/strings/str_cat.h"
 #include "core/internal/dependency_graph.h"
 #include "core/internal/function_cache.h"
 
@@ -22,31 +23,65 @@ const std::string& CacheDependency::id() const { return node_->id(); }
 
 namespace internal {
 
-std::shared_ptr<DependencyNode> DependencyNode::ForId(const std::string& id) {
+std::shared_ptr<DependencyNode> DependencyNode::Intern(const std::string& key,
+                                                       const std::string& id) {
   static absl::Mutex mu(absl::kConstInit);
   static auto* nodes =
       new absl::flat_hash_map<std::string, std::weak_ptr<DependencyNode>>();
+  static size_t prune_at = 64;
   absl::MutexLock lock(&mu);
-  auto& slot = (*nodes)[id];
+  auto& slot = (*nodes)[key];
   if (auto node = slot.lock()) return node;
-  // Forget the ids nobody holds any more, so the table stays small.
-  for (auto it = nodes->begin(); it != nodes->end();) {
-    auto here = it++;
-    if (here->second.expired() && here->first != id) nodes->erase(here);
-  }
   auto node = std::make_shared<DependencyNode>(id);
   slot = node;
+  // Forget identities nobody holds any more, at amortized constant cost.
+  if (nodes->size() >= prune_at) {
+    absl::erase_if(*nodes, [](const auto& kv) { return kv.second.expired(); });
+    prune_at = 2 * nodes->size() + 64;
+  }
   return node;
 }
 
-void DependencyNode::SetOwner(std::weak_ptr<FunctionCache> owner) {
-  absl::MutexLock lock(&mu_);
-  owner_ = std::move(owner);
+std::shared_ptr<DependencyNode> DependencyNode::ForId(const std::string& id) {
+  return Intern(absl::StrCat("id\x1f", id), id);
 }
 
-std::shared_ptr<FunctionCache> DependencyNode::owner() const {
+std::shared_ptr<DependencyNode> DependencyNode::ForFunction(
+    const std::string& backend, const std::string& prefix,
+    const std::string& name) {
+  return Intern(absl::StrCat("fn\x1f", backend, "\x1f", prefix, "\x1f", name),
+                name);
+}
+
+namespace {
+
+// Appends the live entries of `weak` to `live` and drops the dead ones.
+void CollectLive(std::vector<std::weak_ptr<FunctionCache>>& weak,
+                 std::vector<std::shared_ptr<FunctionCache>>* live) {
+  size_t kept = 0;
+  for (size_t i = 0; i < weak.size(); ++i) {
+    if (auto fn = weak[i].lock()) {
+      live->push_back(std::move(fn));
+      // No self-move: a self-move-assigned weak_ptr ends up empty.
+      if (kept != i) weak[kept] = std::move(weak[i]);
+      ++kept;
+    }
+  }
+  weak.resize(kept);
+}
+
+}  // namespace
+
+void DependencyNode::AddOwner(std::weak_ptr<FunctionCache> owner) {
   absl::MutexLock lock(&mu_);
-  return owner_.lock();
+  owners_.push_back(std::move(owner));
+}
+
+std::vector<std::shared_ptr<FunctionCache>> DependencyNode::Owners() {
+  std::vector<std::shared_ptr<FunctionCache>> live;
+  absl::MutexLock lock(&mu_);
+  CollectLive(owners_, &live);
+  return live;
 }
 
 void DependencyNode::AddDependent(std::weak_ptr<FunctionCache> dependent) {
@@ -57,14 +92,7 @@ void DependencyNode::AddDependent(std::weak_ptr<FunctionCache> dependent) {
 std::vector<std::shared_ptr<FunctionCache>> DependencyNode::Dependents() {
   std::vector<std::shared_ptr<FunctionCache>> live;
   absl::MutexLock lock(&mu_);
-  size_t kept = 0;
-  for (auto& weak : dependents_) {
-    if (auto fn = weak.lock()) {
-      live.push_back(std::move(fn));
-      dependents_[kept++] = std::move(weak);
-    }
-  }
-  dependents_.resize(kept);
+  CollectLive(dependents_, &live);
   return live;
 }
 
@@ -127,6 +155,13 @@ class Cascade {
       planned.patterns.push_back(*pattern);
     }
     const bool full = planned.full;
+    const std::optional<KeyPattern> applied =
+        full ? std::nullopt : std::optional<KeyPattern>(*pattern);
+    // Wrappers of the same identity share the entries: they take the same
+    // clear (so their pending computations are not stored afterwards).
+    for (auto& sibling : fn->node()->Owners()) {
+      if (sibling != fn) Add(sibling, applied);
+    }
     std::optional<NamedPattern> named;
     if (!full && fn->options().explicit_param_names) {
       named = fn->ToNamed(*pattern);
@@ -140,8 +175,8 @@ class Cascade {
     }
   }
 
-  std::deque<std::pair<std::shared_ptr<FunctionCache>,
-                       std::optional<KeyPattern>>>
+  std::deque<
+      std::pair<std::shared_ptr<FunctionCache>, std::optional<KeyPattern>>>
       queue_;
   std::vector<PlannedClear> plan_;
   absl::flat_hash_map<const FunctionCache*, size_t> index_;
@@ -157,8 +192,8 @@ int64_t CascadeClear(const std::shared_ptr<FunctionCache>& root,
 }
 
 int64_t CascadeClear(DependencyNode& node) {
-  if (auto owner = node.owner()) return CascadeClear(owner, std::nullopt);
   Cascade cascade;
+  for (auto& owner : node.Owners()) cascade.Add(owner, std::nullopt);
   for (auto& dependent : node.Dependents()) {
     cascade.Add(dependent, std::nullopt);
   }

@@ -84,9 +84,10 @@ inline constexpr bool kIsStringLike =
 template <typename T, typename = void>
 struct HasUserEncoding : std::false_type {};
 template <typename T>
-struct HasUserEncoding<T, std::void_t<decltype(EncodeCacheKey(
-                              std::declval<KeyWriter&>(),
-                              std::declval<const T&>()))>> : std::true_type {};
+struct HasUserEncoding<
+    T, std::void_t<decltype(EncodeCacheKey(std::declval<KeyWriter&>(),
+                                           std::declval<const T&>()))>>
+    : std::true_type {};
 
 }  // namespace internal
 

@@ -6,7 +6,8 @@
 // ever go at the end.
 //
 //   auto f = ca::cache({.limit = 100, .expire = 60,
-//                       .backend = "cache_alchemy.backends.memory.MemoryCache"},
+//                       .backend =
+//                       "cache_alchemy.backends.memory.MemoryCache"},
 //                      [](int a, int b) { return a + b; });
 
 #ifndef CACHE_ALCHEMY_CORE_OPTIONS_H_

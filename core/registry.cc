@@ -2,14 +2,13 @@
 
 #include "core/registry.h"
 
-#include <cstdlib>
-#include <system_error>
-#include <utility>
-
 #include <boost/dll/library_info.hpp>
 #include <boost/dll/runtime_symbol_info.hpp>
 #include <boost/dll/shared_library.hpp>
 #include <boost/filesystem.hpp>
+#include <cstdlib>
+#include <system_error>
+#include <utility>
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
@@ -144,8 +143,7 @@ std::shared_ptr<Backend> BackendRegistry::Get(
   throw BackendNotFoundError(absl::StrCat(
       "backend '", dotted_name, "' (class '", class_name, "' of module '",
       module, "') could not be loaded: ", absl::StrJoin(problems, "; "),
-      ". Searched: ", absl::StrJoin(searched, ", "),
-      ". Put ", file,
+      ". Searched: ", absl::StrJoin(searched, ", "), ". Put ", file,
       " in a directory listed in CACHE_ALCHEMY_PLUGIN_PATH (':'-separated)."));
 }
 
@@ -158,10 +156,9 @@ absl::StatusOr<BackendRegistry::Library> BackendRegistry::LoadLibrary(
   auto library = std::make_shared<boost::dll::shared_library>();
   // RTLD_LOCAL keeps each plugin's symbols to itself; RTLD_NOW reports a
   // missing dependency here rather than at the first call.
-  library->load(path,
-                boost::dll::load_mode::rtld_local |
-                    boost::dll::load_mode::rtld_now,
-                ec);
+  library->load(
+      path, boost::dll::load_mode::rtld_local | boost::dll::load_mode::rtld_now,
+      ec);
   if (ec || !library->is_loaded()) {
     return absl::FailedPreconditionError(absl::StrCat(
         path, ": the loader failed: ", ec ? ec.message() : "unknown error"));
@@ -187,13 +184,13 @@ absl::StatusOr<std::shared_ptr<Backend>> BackendRegistry::MakeBackend(
     } catch (const std::exception&) {
     }
     if (classes.empty()) {
-      return absl::NotFoundError(absl::StrCat(
-          path, " is not a cache_alchemy plugin (it exports no ",
-          kSymbolPrefix, "* symbol)"));
+      return absl::NotFoundError(
+          absl::StrCat(path, " is not a cache_alchemy plugin (it exports no ",
+                       kSymbolPrefix, "* symbol)"));
     }
-    return absl::NotFoundError(absl::StrCat(path, " has no class '",
-                                            class_name, "'; it exports: ",
-                                            absl::StrJoin(classes, ", ")));
+    return absl::NotFoundError(
+        absl::StrCat(path, " has no class '", class_name,
+                     "'; it exports: ", absl::StrJoin(classes, ", ")));
   }
   const BackendDescriptor& descriptor =
       library->get_alias<const BackendDescriptor>(symbol);

@@ -51,10 +51,9 @@ namespace cache_alchemy {
 template <typename R>
 struct ValueCodec {
   template <typename Out, typename In>
-  static constexpr bool kSerializable =
-      std::is_default_constructible_v<R> &&
-      cereal::traits::is_output_serializable<R, Out>::value &&
-      cereal::traits::is_input_serializable<R, In>::value;
+  static constexpr bool kSerializable = std::is_default_constructible_v<R>&&
+      cereal::traits::is_output_serializable<R, Out>::value&&
+          cereal::traits::is_input_serializable<R, In>::value;
 
   static constexpr bool kJson =
       kSerializable<cereal::JSONOutputArchive, cereal::JSONInputArchive>;

@@ -38,14 +38,13 @@ void Timed(const char* label, F&& call) {
 }  // namespace
 
 int main() {
-  auto greeting = ca::memory_cache(
-      {.limit = 100,
-       .expire = 60,
-       .strict = true,
-       .backend = kBackend,
-       .name = "quickstart:greeting",
-       .params = {"name", "times"}},
-      Greeting);
+  auto greeting = ca::memory_cache({.limit = 100,
+                                    .expire = 60,
+                                    .strict = true,
+                                    .backend = kBackend,
+                                    .name = "quickstart:greeting",
+                                    .params = {"name", "times"}},
+                                   Greeting);
 
   std::printf("cache_alchemy quickstart (backend %s)\n\n", kBackend);
   std::printf("First calls run the function, repeats come from the cache:\n");
@@ -69,7 +68,24 @@ int main() {
               static_cast<long long>(greeting.misses()),
               static_cast<long long>(greeting.size()));
 
-  std::printf("Full clear removed %lld entries.\n",
+  std::printf("Full clear removed %lld entries.\n\n",
               static_cast<long long>(greeting.cache_clear()));
+
+  // Dependencies: clearing `add` clears `add_and_double` too.
+  auto add = ca::memory_cache({.backend = kBackend, .name = "quickstart:add"},
+                              [](int a, int b) { return a + b; });
+  auto add_and_double =
+      ca::memory_cache({.backend = kBackend,
+                        .dependency = {ca::FunctionCacheDependency(add)},
+                        .name = "quickstart:add_and_double"},
+                       [&add](int a, int b) { return add(a, b) * 2; });
+  std::printf("Dependencies: add_and_double(1, 2) = %d\n",
+              add_and_double(1, 2));
+  std::printf(
+      "  add.cache_clear() removed %lld entries (add and its "
+      "dependent)\n",
+      static_cast<long long>(add.cache_clear()));
+  std::printf("  add_and_double now holds %lld entries\n",
+              static_cast<long long>(add_and_double.size()));
   return 0;
 }

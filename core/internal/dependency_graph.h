@@ -21,9 +21,10 @@ namespace internal {
 
 class FunctionCache;
 
-// Something caches depend on: a cached function (which then is its `owner`)
-// or a user-chosen identity. Dependents are held weakly: a destroyed function
-// leaves the graph by itself.
+// Something caches depend on: a cached function identity (backend, prefix,
+// name), whose wrappers are its `owners` (they share entries, so they share
+// the node), or a user-chosen identity. Owners and dependents are held
+// weakly: a destroyed function leaves the graph by itself.
 //
 // Thread safety: all methods may be called from any thread.
 class DependencyNode {
@@ -32,21 +33,29 @@ class DependencyNode {
 
   const std::string& id() const { return id_; }
 
-  // The node of the process-wide identity `id` (created on first use, shared
+  // The node of the user-chosen identity `id` (created on first use, shared
   // while any handle holds it).
   static std::shared_ptr<DependencyNode> ForId(const std::string& id);
+  // The node of the cached-function identity (backend, prefix, name).
+  static std::shared_ptr<DependencyNode> ForFunction(const std::string& backend,
+                                                     const std::string& prefix,
+                                                     const std::string& name);
 
-  void SetOwner(std::weak_ptr<FunctionCache> owner);
-  std::shared_ptr<FunctionCache> owner() const;
+  void AddOwner(std::weak_ptr<FunctionCache> owner);
+  // The live owners; forgets the dead ones.
+  std::vector<std::shared_ptr<FunctionCache>> Owners();
 
   void AddDependent(std::weak_ptr<FunctionCache> dependent);
   // The live dependents; forgets the dead ones.
   std::vector<std::shared_ptr<FunctionCache>> Dependents();
 
  private:
+  static std::shared_ptr<DependencyNode> Intern(const std::string& key,
+                                                const std::string& id);
+
   const std::string id_;
-  mutable absl::Mutex mu_;
-  std::weak_ptr<FunctionCache> owner_ ABSL_GUARDED_BY(mu_);
+  absl::Mutex mu_;
+  std::vector<std::weak_ptr<FunctionCache>> owners_ ABSL_GUARDED_BY(mu_);
   std::vector<std::weak_ptr<FunctionCache>> dependents_ ABSL_GUARDED_BY(mu_);
 };
 
@@ -57,7 +66,7 @@ class DependencyNode {
 int64_t CascadeClear(const std::shared_ptr<FunctionCache>& root,
                      const std::optional<KeyPattern>& pattern);
 
-// Clears every dependent of `node` (and `node`'s owner, if any), fully.
+// Clears `node`'s owners and every dependent, fully.
 int64_t CascadeClear(DependencyNode& node);
 
 }  // namespace internal

@@ -15,12 +15,13 @@ FunctionCache::FunctionCache(ResolvedOptions options,
     : options_(std::move(options)),
       ns_(std::move(ns)),
       format_(format),
-      node_(std::make_shared<DependencyNode>(options_.name)) {}
+      node_(DependencyNode::ForFunction(options_.backend, options_.prefix,
+                                        options_.name)) {}
 
 FunctionCache::~FunctionCache() = default;
 
 void FunctionCache::RegisterDependencies() {
-  node_->SetOwner(weak_from_this());
+  node_->AddOwner(weak_from_this());
   for (const auto& dep : options_.dependencies) {
     dep.node()->AddDependent(weak_from_this());
   }
@@ -120,9 +121,8 @@ int64_t FunctionCache::ClearLocalWith(
 
 NamedPattern FunctionCache::ToNamed(const KeyPattern& pattern) const {
   NamedPattern named;
-  for (size_t i = 0; i < pattern.segments.size() &&
-                     i < options_.keyed_params.size();
-       ++i) {
+  for (size_t i = 0;
+       i < pattern.segments.size() && i < options_.keyed_params.size(); ++i) {
     if (!pattern.segments[i].has_value()) continue;
     const ParamInfo& param = options_.keyed_params[i];
     named.slots.push_back({param.name, param.type, *pattern.segments[i]});
