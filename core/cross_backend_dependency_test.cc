@@ -6,7 +6,7 @@
 
 #include "cache_alchemy/cache_alchemy.h"
 #include "gtest/gtest.h"
-#include "testing/redis_server.h"
+#include "testing/redis_fixture.h"
 
 namespace ca = cache_alchemy;
 
@@ -15,16 +15,7 @@ namespace {
 constexpr char kMemory[] = "cache_alchemy.backends.memory.MemoryCache";
 constexpr char kJson[] = "cache_alchemy.backends.json.DistributedJsonCache";
 
-class CrossBackendDependencyTest : public ::testing::Test {
- protected:
-  void SetUp() override {
-    redis_ = ca::RedisClient::FromUrl(ca::testing::SharedRedisServer()->url());
-    redis_->Command({"FLUSHALL"});
-    config_.cache_redis_client = redis_;
-  }
-  std::shared_ptr<ca::RedisClient> redis_;
-  ca::config::DefaultConfig config_;
-};
+class CrossBackendDependencyTest : public ca::testing::RedisFixture {};
 
 TEST_F(CrossBackendDependencyTest, MemoryDependsOnJson) {
   auto prices = ca::cache({.strict = true,

@@ -10,36 +10,19 @@
 #include "cache_alchemy/cache_alchemy.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
-#include "testing/redis_server.h"
+#include "testing/redis_fixture.h"
 
 namespace ca = cache_alchemy;
 
 namespace {
 
-using ::cache_alchemy::testing::SharedRedisServer;
 using ::testing::HasSubstr;
 
 struct NoCodec {
   int x = 0;
 };
 
-class JsonCacheTest : public ::testing::Test {
- protected:
-  void SetUp() override {
-    redis_ = ca::RedisClient::FromUrl(SharedRedisServer()->url());
-    redis_->Command({"FLUSHALL"});
-    config_.cache_redis_client = redis_;
-  }
-  std::string OnlyValueKey(const std::string& name) {
-    auto keys =
-        redis_->Command({"KEYS", "DistributedJsonCache:" + name + ":*"});
-    EXPECT_EQ(keys.elements.size(), 1u);
-    return keys.elements.empty() ? "" : keys.elements[0].str;
-  }
-
-  std::shared_ptr<ca::RedisClient> redis_;
-  ca::config::DefaultConfig config_;
-};
+class JsonCacheTest : public ca::testing::RedisFixture {};
 
 TEST_F(JsonCacheTest, StoresJsonTextUnderTheConfiguredBackend) {
   int calls = 0;
@@ -50,7 +33,9 @@ TEST_F(JsonCacheTest, StoresJsonTextUnderTheConfiguredBackend) {
   EXPECT_EQ(f(4).at("n"), (std::vector<int>{4, 5}));
   EXPECT_EQ(f(4).at("n"), (std::vector<int>{4, 5}));
   EXPECT_EQ(calls, 1);
-  const std::string text = redis_->Command({"GET", OnlyValueKey("words")}).str;
+  const std::string text =
+      redis_->Command({"GET", OnlyValueKey("DistributedJsonCache", "words")})
+          .str;
   EXPECT_THAT(text, HasSubstr("\"value\""));
   EXPECT_THAT(text, HasSubstr("\"n\""));
   EXPECT_THAT(
@@ -63,7 +48,7 @@ TEST_F(JsonCacheTest, CorruptValueIsAMissAndIsOverwritten) {
   auto f = ca::json_cache({.name = "corrupt"},
                           [&calls](int n) { return ++calls, n * 2; });
   EXPECT_EQ(f(21), 42);
-  const std::string key = OnlyValueKey("corrupt");
+  const std::string key = OnlyValueKey("DistributedJsonCache", "corrupt");
   for (const char* garbage : {"{not json", "{\"value\": \"a string\"}", ""}) {
     redis_->Command({"SET", key, garbage});
     const int before = calls;

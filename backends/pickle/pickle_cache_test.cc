@@ -9,13 +9,12 @@
 #include "cache_alchemy/cache_alchemy.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
-#include "testing/redis_server.h"
+#include "testing/redis_fixture.h"
 
 namespace ca = cache_alchemy;
 
 namespace {
 
-using ::cache_alchemy::testing::SharedRedisServer;
 using ::testing::HasSubstr;
 
 // A user type stored through its cereal serialize().
@@ -33,23 +32,7 @@ struct NoCodec {
   int x = 0;
 };
 
-class PickleCacheTest : public ::testing::Test {
- protected:
-  void SetUp() override {
-    redis_ = ca::RedisClient::FromUrl(SharedRedisServer()->url());
-    redis_->Command({"FLUSHALL"});
-    config_.cache_redis_client = redis_;
-  }
-  std::string OnlyValueKey(const std::string& name) {
-    auto keys =
-        redis_->Command({"KEYS", "DistributedPickleCache:" + name + ":*"});
-    EXPECT_EQ(keys.elements.size(), 1u);
-    return keys.elements.empty() ? "" : keys.elements[0].str;
-  }
-
-  std::shared_ptr<ca::RedisClient> redis_;
-  ca::config::DefaultConfig config_;
-};
+class PickleCacheTest : public ca::testing::RedisFixture {};
 
 TEST_F(PickleCacheTest, UserStructRoundTrips) {
   int calls = 0;
@@ -71,7 +54,7 @@ TEST_F(PickleCacheTest, CorruptValueIsAMissAndIsOverwritten) {
     return Order{"c" + std::to_string(id), {double(id)}};
   });
   load(1);
-  const std::string key = OnlyValueKey("corrupt");
+  const std::string key = OnlyValueKey("DistributedPickleCache", "corrupt");
   // Cut short, and a length prefix promising more than there is.
   for (std::string garbage :
        {std::string("\x01", 1), std::string("\x01\xff\xff\xff\xff\xff", 6)}) {
