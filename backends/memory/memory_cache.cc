@@ -34,7 +34,7 @@ void LruTtlStore::PushFront(Entry* e) {
 
 bool LruTtlStore::Lookup(const std::string& key, ValueVisitor visit,
                          void* context) {
-  absl::MutexLock lock(&mu_);
+  std::lock_guard<std::mutex> lock(mu_);
   auto it = entries_.find(key);
   if (it == entries_.end()) return false;
   Entry& e = it->second;
@@ -54,7 +54,7 @@ bool LruTtlStore::Lookup(const std::string& key, ValueVisitor visit,
 void LruTtlStore::Store(const std::string& key, StoredValue value) {
   const int64_t expires_at =
       expire_ms_ < 0 ? -1 : clock_->NowMillis() + expire_ms_;
-  absl::MutexLock lock(&mu_);
+  std::lock_guard<std::mutex> lock(mu_);
   auto [it, inserted] = entries_.try_emplace(key);
   Entry& e = it->second;
   e.value = std::move(value);
@@ -89,18 +89,18 @@ int64_t LruTtlStore::RemoveIf(Pred remove) {
 }
 
 int64_t LruTtlStore::Clear() {
-  absl::MutexLock lock(&mu_);
+  std::lock_guard<std::mutex> lock(mu_);
   return RemoveIf([](const std::string&) { return true; });
 }
 
 int64_t LruTtlStore::ClearMatching(const KeyPattern& pattern) {
-  absl::MutexLock lock(&mu_);
+  std::lock_guard<std::mutex> lock(mu_);
   return RemoveIf(
       [&](const std::string& key) { return StrictKeyMatches(key, pattern); });
 }
 
 int64_t LruTtlStore::Size() {
-  absl::MutexLock lock(&mu_);
+  std::lock_guard<std::mutex> lock(mu_);
   const int64_t now = clock_->NowMillis();
   int64_t live = 0;
   for (const auto& [key, entry] : entries_) {

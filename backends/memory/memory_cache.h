@@ -15,6 +15,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <mutex>
 #include <set>
 #include <string>
 #include <utility>
@@ -57,19 +58,24 @@ class LruTtlStore {
   bool Expired(const Entry& e, int64_t now) const {
     return e.expires_at_ms >= 0 && now >= e.expires_at_ms;
   }
-  void Unlink(Entry* e) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  void PushFront(Entry* e) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // REQUIRES: mu_ held (for these three).
+  void Unlink(Entry* e);
+  void PushFront(Entry* e);
   // Removes entries for which `remove(key)` is true; returns the live ones.
   template <typename Pred>
-  int64_t RemoveIf(Pred remove) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  int64_t RemoveIf(Pred remove);
 
   const int64_t limit_;
   const int64_t expire_ms_;
   const Clock* const clock_;
 
-  absl::Mutex mu_;
-  absl::node_hash_map<std::string, Entry> entries_ ABSL_GUARDED_BY(mu_);
-  Entry head_ ABSL_GUARDED_BY(mu_);  // sentinel: head_.next is the newest
+  // The hit path's lock. std::mutex, not absl::Mutex: Debian builds Abseil
+  // without NDEBUG, so every absl::Mutex lock runs deadlock detection, which
+  // measured as half the cost of a hit (docs/performance.md).
+  std::mutex mu_;
+  // Guarded by mu_.
+  absl::node_hash_map<std::string, Entry> entries_;
+  Entry head_;  // sentinel: head_.next is the newest
 };
 
 // The MemoryCache backend class.
