@@ -13,9 +13,16 @@ namespace cache_alchemy {
 namespace memory {
 namespace {
 
-// More keys than this waiting for their store: forget them all (their
-// stores are then refused, which only costs a later recompute).
-constexpr size_t kMaxPending = 4096;
+// More keys than this waiting for their store in one thread: forget them
+// all (their stores are then refused, which only costs a later recompute).
+constexpr size_t kMaxPending = 1024;
+
+// Per thread: the invalidation count each (store id, key) missed at. The
+// core computes a missed value and stores it on the thread that looked it
+// up, so this pairs a store with the lookup its computation followed, even
+// when other threads miss and store the same key meanwhile.
+using PendingKey = std::pair<uint64_t, std::string>;
+thread_local absl::flat_hash_map<PendingKey, uint64_t> t_pending;
 
 std::string EncodeLocal(uint64_t epoch, const std::string& token) {
   std::string bytes(sizeof(epoch), '\0');
@@ -96,8 +103,7 @@ class DistributedMemoryNamespace final : public CacheNamespace {
     try {
       token = remote_.PutToken(key);
     } catch (...) {
-      absl::MutexLock lock(&store_->mu);
-      store_->pending.erase(key);
+      t_pending.erase(PendingKey(store_->id, key));
       throw;
     }
     // Read before the lock (Live may take the invalidator's lock, which is
@@ -107,10 +113,10 @@ class DistributedMemoryNamespace final : public CacheNamespace {
     uint64_t epoch = 0;
     if (!invalidator_->Live(*store_->channel, &epoch)) epoch = 0;
     absl::MutexLock lock(&store_->mu);
-    auto it = store_->pending.find(key);
+    auto it = t_pending.find(PendingKey(store_->id, key));
     const bool fresh =
-        it != store_->pending.end() && it->second == store_->invalidations;
-    if (it != store_->pending.end()) store_->pending.erase(it);
+        it != t_pending.end() && it->second == store_->invalidations;
+    if (it != t_pending.end()) t_pending.erase(it);
     if (!fresh) {
       // An invalidation arrived (or the subscription changed) while the
       // value was computed: it may predate the clear. Not kept.
@@ -148,9 +154,12 @@ class DistributedMemoryNamespace final : public CacheNamespace {
  private:
   // Records the invalidation count a computation starts from.
   bool Missed(const std::string& key) {
-    absl::MutexLock lock(&store_->mu);
-    if (store_->pending.size() >= kMaxPending) store_->pending.clear();
-    store_->pending.try_emplace(key, store_->invalidations);
+    if (t_pending.size() >= kMaxPending) t_pending.clear();
+    // Read without the lock: an invalidation that bumps it concurrently
+    // either is counted here (its Redis clear came first, so the
+    // computation that follows sees its effect) or refuses the store.
+    t_pending[PendingKey(store_->id, key)] =
+        store_->generation.load(std::memory_order_acquire);
     return false;
   }
 

@@ -260,13 +260,13 @@ void Invalidator::OnSubscribed(const std::string& channel) {
   // Live first, then drop: a store whose lookup predates this point finds
   // `invalidations` moved and is refused; entries stored before are gone.
   slot.channel->live_epoch.store(next_epoch_++, std::memory_order_release);
-  counters_->subscriptions.fetch_add(1, std::memory_order_relaxed);
-  if (slot.ever_subscribed) {
-    counters_->resubscriptions.fetch_add(1, std::memory_order_relaxed);
-  }
-  slot.ever_subscribed = true;
   down_ = false;
   DropAll(slot);
+  counters_->subscriptions.fetch_add(1, std::memory_order_release);
+  if (slot.ever_subscribed) {
+    counters_->resubscriptions.fetch_add(1, std::memory_order_release);
+  }
+  slot.ever_subscribed = true;
 }
 
 void Invalidator::OnMessage(const std::string& channel,
@@ -274,12 +274,12 @@ void Invalidator::OnMessage(const std::string& channel,
   Invalidation message;
   if (!DecodeInvalidation(payload, &message)) return;  // not ours
   if (message.origin == origin_.load(std::memory_order_relaxed)) return;
-  counters_->invalidations_received.fetch_add(1, std::memory_order_relaxed);
   Apply(channel, message);
+  // Counted once applied: a reader that sees the count sees the effect.
+  counters_->invalidations_received.fetch_add(1, std::memory_order_release);
 }
 
 void Invalidator::OnDisconnected(const std::string& /*error*/) {
-  counters_->disconnects.fetch_add(1, std::memory_order_relaxed);
   absl::MutexLock lock(&mu_);
   ++losses_;
   down_ = true;
@@ -288,6 +288,8 @@ void Invalidator::OnDisconnected(const std::string& /*error*/) {
     slot.channel->live_epoch.store(0, std::memory_order_release);
     DropAll(slot);
   }
+  // Counted once applied (like every counter a test may wait on).
+  counters_->disconnects.fetch_add(1, std::memory_order_release);
 }
 
 }  // namespace memory

@@ -96,9 +96,14 @@ struct LocalStore {
   // A copy of `invalidations` readable without the lock
   // (CacheNamespace::InvalidationGeneration).
   std::atomic<uint64_t> generation{0};
-  // `invalidations` as seen by the first lookup that missed each key since
-  // its last store: a store is kept only if it has not moved.
-  absl::flat_hash_map<std::string, uint64_t> pending ABSL_GUARDED_BY(mu);
+  // Unique in the process (pairs lookups with stores per thread).
+  const uint64_t id = NextId();
+
+ private:
+  static uint64_t NextId() {
+    static std::atomic<uint64_t> next{1};
+    return next.fetch_add(1, std::memory_order_relaxed);
+  }
 };
 
 // One subscriber connection per RedisClient in this process, started with
