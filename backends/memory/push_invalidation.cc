@@ -9,6 +9,7 @@
 #include <cstring>
 #include <mutex>
 #include <random>
+#include <set>
 #include <utility>
 #include <vector>
 
@@ -24,13 +25,48 @@ namespace {
 // does not exist here.
 std::atomic<uint64_t> g_fork_generation{0};
 
-void OnForkChild() {
-  g_fork_generation.fetch_add(1, std::memory_order_relaxed);
+// Every live Invalidator, so fork() can take their locks first.
+absl::Mutex g_registry_mu(absl::kConstInit);
+std::set<Invalidator*>* g_invalidators ABSL_GUARDED_BY(g_registry_mu) = nullptr;
+
+}  // namespace
+
+// Before fork(): holds every invalidator's lock (and the registry's), so no
+// subscriber thread is inside a message (holding store locks) at the moment
+// the process is copied; released in parent and child right after.
+void Invalidator::BeforeFork() ABSL_NO_THREAD_SAFETY_ANALYSIS {
+  g_registry_mu.Lock();
+  if (g_invalidators == nullptr) return;
+  for (Invalidator* inv : *g_invalidators) inv->mu_.Lock();
 }
 
-void RegisterForkHandler() {
+void Invalidator::AfterFork() ABSL_NO_THREAD_SAFETY_ANALYSIS {
+  if (g_invalidators != nullptr) {
+    for (Invalidator* inv : *g_invalidators) inv->mu_.Unlock();
+  }
+  g_registry_mu.Unlock();
+}
+
+void Invalidator::AfterForkInChild() {
+  g_fork_generation.fetch_add(1, std::memory_order_relaxed);
+  AfterFork();
+}
+
+namespace {
+
+void Register(Invalidator* inv, bool add) {
   static std::once_flag once;
-  std::call_once(once, [] { pthread_atfork(nullptr, nullptr, &OnForkChild); });
+  std::call_once(once, [] {
+    pthread_atfork(&Invalidator::BeforeFork, &Invalidator::AfterFork,
+                   &Invalidator::AfterForkInChild);
+  });
+  absl::MutexLock lock(&g_registry_mu);
+  if (g_invalidators == nullptr) g_invalidators = new std::set<Invalidator*>();
+  if (add) {
+    g_invalidators->insert(inv);
+  } else {
+    g_invalidators->erase(inv);
+  }
 }
 
 uint64_t RandomOrigin() {
@@ -127,10 +163,11 @@ Invalidator::Invalidator(std::shared_ptr<RedisClient> client,
       counters_(std::move(counters)),
       origin_(RandomOrigin()),
       fork_generation_(g_fork_generation.load(std::memory_order_relaxed)) {
-  RegisterForkHandler();
+  Register(this, true);
 }
 
 Invalidator::~Invalidator() {
+  Register(this, false);
   std::unique_ptr<RedisSubscription> subscription;
   {
     absl::MutexLock lock(&mu_);
@@ -245,6 +282,7 @@ void Invalidator::Apply(const std::string& channel,
 
 int64_t Invalidator::live_channels() {
   absl::MutexLock lock(&mu_);
+  if (fork_generation_.load() != g_fork_generation.load()) return 0;
   int64_t live = 0;
   for (auto& [name, slot] : channels_) {
     if (slot.channel->live_epoch.load() != 0) ++live;

@@ -141,6 +141,11 @@ class Invalidator final : public RedisSubscriptionListener {
                  const std::string& payload) override;
   void OnDisconnected(const std::string& error) override;
 
+  // pthread_atfork handlers (registered with the first Invalidator).
+  static void BeforeFork();
+  static void AfterFork();
+  static void AfterForkInChild();
+
  private:
   struct ChannelSlot {
     std::unique_ptr<Channel> channel;

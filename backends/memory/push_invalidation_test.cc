@@ -145,6 +145,41 @@ TEST_F(PushInvalidationTest, ClearInOneProcessIsSeenByTheOthersNextCall) {
   EXPECT_EQ(child.Wait(), 0);
 }
 
+// The child of a process that was already subscribed: it inherits the
+// copies but not the subscriber thread. It must check its copies against
+// Redis, subscribe anew, and then hear clears.
+TEST_F(PushInvalidationTest, ForkedChildSubscribesAnew) {
+  int calls = 0;
+  auto f = Counted("push:fork", &calls);
+  EXPECT_EQ(f(1), 101);
+  EXPECT_EQ(Stat("live_channels"), 1);
+  Child child([&](Child& parent) {
+    if (Stat("live_channels") != 0) return 1;  // not trusted in the child
+    const int64_t subscriptions = Stat("subscriptions");
+    const int64_t verified = Stat("verified_hits");
+    if (f(1) != 101) return 2;  // the inherited copy, checked with a GET
+    if (Stat("verified_hits") != verified + 1) return 3;
+    if (!WaitFor([&] { return Stat("subscriptions") > subscriptions; })) {
+      return 4;
+    }
+    if (f(1) != 201) return 5;  // the new subscription dropped inherited copies
+    const int64_t trips = redis_->round_trips();
+    if (f(1) != 201 || redis_->round_trips() != trips) return 6;  // local
+    const int64_t received = Stat("invalidations_received");
+    parent.Send(1);
+    if (parent.Receive() != 2) return 7;
+    if (!WaitFor([&] { return Stat("invalidations_received") > received; })) {
+      return 8;
+    }
+    return f(1) == 301 ? 0 : 9;
+  });
+  ASSERT_EQ(child.Receive(), 1);
+  // The child drew a new origin: it does not skip the parent's message.
+  EXPECT_EQ(f.cache_clear(), 1);
+  child.Send(2);
+  EXPECT_EQ(child.Wait(), 0);
+}
+
 TEST_F(PushInvalidationTest, PartialClearDropsExactlyTheMatchesElsewhere) {
   Child child([&](Child& parent) {
     int calls = 0;
