@@ -69,13 +69,13 @@ void Hits(benchmark::State& state, F f) {
 void BM_MemoryCacheHit(benchmark::State& state) {
   Hits(state, ca::cache({.backend = kMemory, .name = "push:mem"}, Square));
 }
-BENCHMARK(BM_MemoryCacheHit);
+BENCHMARK(BM_MemoryCacheHit)->Threads(1)->Threads(2);
 
 void BM_DistributedMemoryHit(benchmark::State& state) {
   Hits(state,
        ca::cache({.backend = kDistributed, .name = "push:dist"}, Square));
 }
-BENCHMARK(BM_DistributedMemoryHit);
+BENCHMARK(BM_DistributedMemoryHit)->Threads(1)->Threads(2);
 
 void WriteAll(int fd, const void* data, size_t size) {
   if (write(fd, data, size) != static_cast<ssize_t>(size)) std::abort();
