@@ -8,10 +8,11 @@
 //   namespace ca = cache_alchemy;
 //   std::shared_ptr<ca::RedisClient> redis =
 //       ca::RedisClient::FromUrl("redis://:secret@127.0.0.1:6379/2");
-//   ca::RedisReply pong = redis->Command({"PING"});        // pong.str ==
-//   "PONG" std::vector<ca::RedisReply> replies =                  // one round
-//   trip
+//   ca::RedisReply pong = redis->Command({"PING"});  // pong.str == "PONG"
+//   std::vector<ca::RedisReply> replies =             // one round trip
 //       redis->Pipeline({{"SET", "k", "v"}, {"GET", "k"}});
+//   MyListener listener;  // implements ca::RedisSubscriptionListener
+//   auto sub = redis->Subscribe({"news"}, &listener);  // its own thread
 //
 // This header is part of the plugin SDK and of the plugin ABI: the class is
 // abstract, with standard types and plain structs only, so a plugin calls
