@@ -27,6 +27,7 @@
 
 #include <boost/dll/alias.hpp>
 #include <cstdint>
+#include <map>
 #include <memory>
 #include <optional>
 #include <set>
@@ -39,7 +40,9 @@ namespace cache_alchemy {
 
 // The version of this file's layout. The loader compares it with the value a
 // plugin was built with and refuses a mismatch, naming both.
-inline constexpr int32_t kPluginAbiVersion = 1;
+// Version 2 added `Backend::Stats`, `CacheNamespace::InvalidationGeneration`
+// and `RedisClient::Subscribe`.
+inline constexpr int32_t kPluginAbiVersion = 2;
 
 // Identifies the C++ standard library ABI a plugin was built with (libstdc++'s
 // dual ABI changes the layout of std::string). Checked on load like the
@@ -129,6 +132,14 @@ class CacheNamespace {
 
   // The number of live entries (for tests and introspection).
   virtual int64_t Size() = 0;
+
+  // A number that changes whenever entries may have been invalidated by
+  // something other than this process's calls (a clear pushed from another
+  // process, a lost subscription). The core lets a caller join a
+  // computation in flight only if it has not changed since that computation
+  // began. The default (0, never changes) suits stores only this process
+  // clears. Thread-safe, cheap, never throws.
+  virtual uint64_t InvalidationGeneration() { return 0; }
 };
 
 // A backend class: one object per dotted name per process, shared by every
@@ -163,6 +174,11 @@ class Backend {
   // `prefix`.
   virtual std::set<std::string> Namespaces(const HostContext& host,
                                            const std::string& prefix) = 0;
+
+  // Counters of this backend object in this process, by name (for tests,
+  // benchmarks and monitoring; reached through `ca::backend_stats`). The
+  // default has none. Cheap; never throws.
+  virtual std::map<std::string, int64_t> Stats() { return {}; }
 };
 
 // What a plugin exports for each backend class, under the symbol

@@ -208,4 +208,11 @@ std::set<std::string> get_all_namespace(std::string_view backend,
   });
 }
 
+std::map<std::string, int64_t> backend_stats(std::string_view backend) {
+  const internal::Defaults defaults = internal::CurrentDefaults();
+  return BackendRegistry::Global()
+      .Get(std::string(backend), defaults.plugin_path)
+      ->Stats();
+}
+
 }  // namespace cache_alchemy

@@ -6,11 +6,15 @@
 //   int64_t n = ca::flush_cache("cache_alchemy.backends.memory.MemoryCache");
 //   std::set<std::string> names = ca::get_all_namespace(
 //       "cache_alchemy.backends.memory.MemoryCache", "tenant-a:");
+//   std::map<std::string, int64_t> stats = ca::backend_stats(
+//       "cache_alchemy.backends.memory.DistributedMemoryCache");
+//   // stats["local_hits"], stats["invalidations_received"], ...
 
 #ifndef CACHE_ALCHEMY_CORE_NAMESPACES_H_
 #define CACHE_ALCHEMY_CORE_NAMESPACES_H_
 
 #include <cstdint>
+#include <map>
 #include <set>
 #include <string>
 #include <string_view>
@@ -31,6 +35,12 @@ int64_t flush_cache(std::string_view backend,
 // Throws as flush_cache.
 std::set<std::string> get_all_namespace(std::string_view backend,
                                         std::string_view cache_key_prefix = "");
+
+// The counters the `backend` object of this process keeps, by name (see the
+// backend's documentation; DistributedMemoryCache's are in docs/redis.md).
+// Backends without counters return an empty map. Loads the backend if it
+// was not loaded yet. Throws as flush_cache.
+std::map<std::string, int64_t> backend_stats(std::string_view backend);
 
 }  // namespace cache_alchemy
 

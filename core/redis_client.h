@@ -8,10 +8,11 @@
 //   namespace ca = cache_alchemy;
 //   std::shared_ptr<ca::RedisClient> redis =
 //       ca::RedisClient::FromUrl("redis://:secret@127.0.0.1:6379/2");
-//   ca::RedisReply pong = redis->Command({"PING"});        // pong.str ==
-//   "PONG" std::vector<ca::RedisReply> replies =                  // one round
-//   trip
+//   ca::RedisReply pong = redis->Command({"PING"});  // pong.str == "PONG"
+//   std::vector<ca::RedisReply> replies =             // one round trip
 //       redis->Pipeline({{"SET", "k", "v"}, {"GET", "k"}});
+//   MyListener listener;  // implements ca::RedisSubscriptionListener
+//   auto sub = redis->Subscribe({"news"}, &listener);  // its own thread
 //
 // This header is part of the plugin SDK and of the plugin ABI: the class is
 // abstract, with standard types and plain structs only, so a plugin calls
@@ -30,6 +31,41 @@
 #include <vector>
 
 namespace cache_alchemy {
+
+// Receives what a `RedisSubscription` hears. Every call comes from the
+// subscription's own background thread, one at a time, in the order the
+// server sent it; a listener must not block for long (it delays every later
+// message) and must not destroy its subscription from inside a callback.
+class RedisSubscriptionListener {
+ public:
+  virtual ~RedisSubscriptionListener() = default;
+  // The server confirmed the subscription to `channel` on the current
+  // connection: every message published on it from now on is delivered.
+  // Called again for each channel after every reconnection.
+  virtual void OnSubscribed(const std::string& channel) = 0;
+  // A message published on `channel` (payload binary safe).
+  virtual void OnMessage(const std::string& channel,
+                         const std::string& payload) = 0;
+  // The connection was lost (server restarted, connection killed, no answer
+  // to a keep-alive PING within the command timeout) or could not be made.
+  // Messages published from now until the next OnSubscribed are LOST. The
+  // subscription keeps reconnecting by itself (every 100 ms). `error` says
+  // why. Called once per loss, not again until a connection succeeded.
+  virtual void OnDisconnected(const std::string& error) = 0;
+};
+
+// A pub/sub connection with a background thread reading it (RESP2
+// SUBSCRIBE). OWNERSHIP: returned by `RedisClient::Subscribe`; deleting it
+// unsubscribes, stops the thread and returns only when no callback runs any
+// more. In a child process after fork() the thread does not exist: deleting
+// the object there only releases memory (the caller subscribes anew).
+class RedisSubscription {
+ public:
+  virtual ~RedisSubscription() = default;
+  // Adds `channel` (no-op if present); asynchronous: OnSubscribed tells when
+  // it holds. Thread-safe.
+  virtual void AddChannel(const std::string& channel) = 0;
+};
 
 // One reply from the server, as a plain tree.
 struct RedisReply {
@@ -77,6 +113,17 @@ class RedisClient {
   // Round trips (Command or Pipeline calls that reached the server) since
   // creation; for tests and benchmarks.
   virtual int64_t round_trips() const = 0;
+
+  // Opens a dedicated pub/sub connection (with the client's endpoint,
+  // credentials and timeouts) read by a background thread that calls
+  // `listener`, and subscribes to `channels`. Returns at once; connecting
+  // and subscribing happen on the thread (OnSubscribed / OnDisconnected
+  // report the outcome). `listener` must outlive the subscription. Messages
+  // are not counted in round_trips(). Never throws for an unreachable server
+  // (that is reported through OnDisconnected).
+  virtual std::unique_ptr<RedisSubscription> Subscribe(
+      const std::vector<std::string>& channels,
+      RedisSubscriptionListener* listener) = 0;
 
   // Makes a client for `url`, one of
   //   redis://[[user]:password@]host[:port][/db][?options]

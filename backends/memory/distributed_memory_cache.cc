@@ -1,8 +1,9 @@
-// DistributedMemoryCache: objects in process, validity timestamps in Redis.
+// DistributedMemoryCache: objects in process, validity timestamps in Redis,
+// clears pushed to every process over pub/sub.
 
 #include "backends/memory/distributed_memory_cache.h"
 
-#include <memory>
+#include <cstring>
 #include <optional>
 #include <utility>
 
@@ -12,74 +13,233 @@ namespace cache_alchemy {
 namespace memory {
 namespace {
 
-// The local copy carries its timestamp in `StoredValue::bytes`.
-void CopyInto(void* context, const StoredValue& value) {
-  *static_cast<std::optional<StoredValue>*>(context) = value;
+// More keys than this waiting for their store in one thread: forget them
+// all (their stores are then refused, which only costs a later recompute).
+constexpr size_t kMaxPending = 1024;
+
+// Per thread: the invalidation count each (store id, key) missed at. The
+// core computes a missed value and stores it on the thread that looked it
+// up, so this pairs a store with the lookup its computation followed, even
+// when other threads miss and store the same key meanwhile.
+using PendingKey = std::pair<uint64_t, std::string>;
+thread_local absl::flat_hash_map<PendingKey, uint64_t> t_pending;
+
+std::string EncodeLocal(uint64_t epoch, const std::string& token) {
+  std::string bytes(sizeof(epoch), '\0');
+  std::memcpy(bytes.data(), &epoch, sizeof(epoch));
+  bytes += token;
+  return bytes;
+}
+
+uint64_t LocalEpoch(const StoredValue& value) {
+  uint64_t epoch = 0;
+  if (value.bytes.size() >= sizeof(epoch)) {
+    std::memcpy(&epoch, value.bytes.data(), sizeof(epoch));
+  }
+  return epoch;
+}
+
+std::string_view LocalToken(const StoredValue& value) {
+  std::string_view bytes(value.bytes);
+  return bytes.size() < 8 ? std::string_view() : bytes.substr(8);
+}
+
+// The visitor of a lookup: serves a live entry at once, or copies it out for
+// a check against Redis.
+struct LookupContext {
+  uint64_t live_epoch = 0;  // 0: never serve without a check
+  ValueVisitor visit;
+  void* context;
+  bool served = false;
+  std::optional<StoredValue> copy;
+};
+
+void VisitLocal(void* raw, const StoredValue& value) {
+  auto* c = static_cast<LookupContext*>(raw);
+  if (c->live_epoch != 0 && LocalEpoch(value) == c->live_epoch) {
+    c->visit(c->context, value);
+    c->served = true;
+  } else {
+    c->copy = value;
+  }
 }
 
 class DistributedMemoryNamespace final : public CacheNamespace {
  public:
-  DistributedMemoryNamespace(std::unique_ptr<CacheNamespace> local,
-                             redis_backend::RedisStore remote)
-      : local_(std::move(local)), remote_(std::move(remote)) {}
+  DistributedMemoryNamespace(std::shared_ptr<Invalidator> invalidator,
+                             std::shared_ptr<LocalStore> store,
+                             redis_backend::RedisStore remote,
+                             std::shared_ptr<PushCounters> counters,
+                             std::string name)
+      : invalidator_(std::move(invalidator)),
+        store_(std::move(store)),
+        remote_(std::move(remote)),
+        counters_(std::move(counters)),
+        name_(std::move(name)) {}
 
   bool Lookup(const std::string& key, ValueVisitor visit,
               void* context) override {
-    std::optional<StoredValue> copy;
-    if (!local_->Lookup(key, &CopyInto, &copy) || !copy.has_value()) {
-      return false;  // not here: no need to ask Redis
+    LookupContext c{0, visit, context};
+    if (!invalidator_->Live(*store_->channel, &c.live_epoch)) {
+      c.live_epoch = 0;
     }
+    if (!store_->lru.Lookup(key, &VisitLocal, &c)) return Missed(key);
+    if (c.served) {
+      counters_->local_hits.fetch_add(1, std::memory_order_relaxed);
+      return true;
+    }
+    // Not vouched for by the subscription: the original's check.
     std::optional<std::string> stamp = remote_.Get(key);
-    // Cleared (or expired) in Redis, or recomputed elsewhere after a clear:
-    // this copy is stale. The caller's store replaces it.
-    if (!stamp.has_value() || *stamp != copy->bytes) return false;
-    visit(context, *copy);
+    if (!stamp.has_value() || *stamp != LocalToken(*c.copy)) return Missed(key);
+    counters_->verified_hits.fetch_add(1, std::memory_order_relaxed);
+    visit(context, *c.copy);
     return true;
   }
 
   void Store(const std::string& key, StoredValue value) override {
-    // Redis first: if it fails, nothing is kept locally either.
-    value.bytes = remote_.PutToken(key);
-    local_->Store(key, std::move(value));
+    // Redis first: if it fails, nothing is kept locally either (and the
+    // next miss of `key` starts afresh).
+    std::string token;
+    try {
+      token = remote_.PutToken(key);
+    } catch (...) {
+      t_pending.erase(PendingKey(store_->id, key));
+      throw;
+    }
+    // Read before the lock (Live may take the invalidator's lock, which is
+    // taken before store locks). Safe: every change of subscription state
+    // bumps `invalidations` under the store lock, so a stale epoch read here
+    // makes the check below fail or the entry be dropped right after.
+    uint64_t epoch = 0;
+    if (!invalidator_->Live(*store_->channel, &epoch)) epoch = 0;
+    absl::MutexLock lock(&store_->mu);
+    auto it = t_pending.find(PendingKey(store_->id, key));
+    const bool fresh =
+        it != t_pending.end() && it->second == store_->invalidations;
+    if (it != t_pending.end()) t_pending.erase(it);
+    if (!fresh) {
+      // An invalidation arrived (or the subscription changed) while the
+      // value was computed: it may predate the clear. Not kept.
+      counters_->refused_stores.fetch_add(1, std::memory_order_relaxed);
+      return;
+    }
+    value.bytes = EncodeLocal(epoch, token);
+    store_->lru.Store(key, std::move(value));
   }
 
   int64_t Clear() override {
-    const int64_t removed = remote_.Clear();
-    local_->Clear();
-    return removed;
+    Invalidation message{
+        invalidator_->origin(), Invalidation::Kind::kFull, name_, {}};
+    return ClearWith(nullptr, [&] {
+      return remote_.Clear(
+          {store_->channel->name, EncodeInvalidation(message)});
+    });
   }
 
   int64_t ClearMatching(const KeyPattern& pattern) override {
-    const int64_t removed = remote_.ClearMatching(pattern);
-    local_->ClearMatching(pattern);
-    return removed;
+    Invalidation message{invalidator_->origin(), Invalidation::Kind::kPartial,
+                         name_, pattern};
+    return ClearWith(&pattern, [&] {
+      return remote_.ClearMatching(
+          pattern, {store_->channel->name, EncodeInvalidation(message)});
+    });
   }
 
   int64_t Size() override { return remote_.Size(); }
 
+  uint64_t InvalidationGeneration() override {
+    return store_->generation.load(std::memory_order_acquire);
+  }
+
  private:
-  std::unique_ptr<CacheNamespace> local_;
+  // Records the invalidation count a computation starts from.
+  bool Missed(const std::string& key) {
+    if (t_pending.size() >= kMaxPending) t_pending.clear();
+    // Read without the lock: an invalidation that bumps it concurrently
+    // either is counted here (its Redis clear came first, so the
+    // computation that follows sees its effect) or refuses the store.
+    t_pending[PendingKey(store_->id, key)] =
+        store_->generation.load(std::memory_order_acquire);
+    return false;
+  }
+
+  // Redis (and the publication) first; this process's copies go even if
+  // Redis fails.
+  template <typename Remote>
+  int64_t ClearWith(const KeyPattern* pattern, Remote remote) {
+    int64_t removed = 0;
+    try {
+      removed = remote();
+    } catch (...) {
+      store_->Invalidate(pattern);
+      throw;
+    }
+    store_->Invalidate(pattern);
+    return removed;
+  }
+
+  // Declared first: destroyed last (the store points into it).
+  const std::shared_ptr<Invalidator> invalidator_;
+  const std::shared_ptr<LocalStore> store_;
   redis_backend::RedisStore remote_;
+  const std::shared_ptr<PushCounters> counters_;
+  const std::string name_;
 };
 
 }  // namespace
 
 DistributedMemoryCache::DistributedMemoryCache()
-    : names_{"cache_alchemy.backends.memory", "DistributedMemoryCache"} {}
+    : names_{"cache_alchemy.backends.memory", "DistributedMemoryCache"},
+      counters_(std::make_shared<PushCounters>()) {}
+
+std::shared_ptr<Invalidator> DistributedMemoryCache::InvalidatorFor(
+    const std::shared_ptr<RedisClient>& client, bool create) {
+  absl::MutexLock lock(&mu_);
+  for (auto it = invalidators_.begin(); it != invalidators_.end();) {
+    if (it->second.expired()) {
+      invalidators_.erase(it++);
+    } else {
+      ++it;
+    }
+  }
+  std::weak_ptr<Invalidator>& slot = invalidators_[client.get()];
+  std::shared_ptr<Invalidator> invalidator = slot.lock();
+  if (invalidator == nullptr && create) {
+    invalidator = std::make_shared<Invalidator>(client, counters_);
+    slot = invalidator;
+  }
+  return invalidator;
+}
 
 CacheNamespace* DistributedMemoryCache::Open(const NamespaceSpec& spec,
                                              const HostContext& host) {
   redis_backend::RequireRedis(host, names_);
   redis_backend::RedisStore remote(host.redis, names_, spec);
-  std::unique_ptr<CacheNamespace> local(local_.Open(spec, host));
-  return new DistributedMemoryNamespace(std::move(local), std::move(remote));
+  std::shared_ptr<Invalidator> invalidator = InvalidatorFor(host.redis, true);
+  std::shared_ptr<LocalStore> store = invalidator->OpenStore(spec, host.clock);
+  return new DistributedMemoryNamespace(std::move(invalidator),
+                                        std::move(store), std::move(remote),
+                                        counters_, spec.name);
 }
 
 int64_t DistributedMemoryCache::Flush(const HostContext& host,
                                       const std::string& prefix) {
-  const int64_t removed = redis_backend::RedisStore::Flush(
-      redis_backend::RequireRedis(host, names_), names_, prefix);
-  local_.Flush(host, prefix);
+  RedisClient& client = redis_backend::RequireRedis(host, names_);
+  std::shared_ptr<Invalidator> invalidator = InvalidatorFor(host.redis, false);
+  const std::string channel = InvalidationChannel(prefix);
+  Invalidation message{invalidator != nullptr ? invalidator->origin() : 0,
+                       Invalidation::Kind::kFlush,
+                       "",
+                       {}};
+  int64_t removed = 0;
+  try {
+    removed = redis_backend::RedisStore::Flush(
+        client, names_, prefix, {channel, EncodeInvalidation(message)});
+  } catch (...) {
+    if (invalidator != nullptr) invalidator->Apply(channel, message);
+    throw;
+  }
+  if (invalidator != nullptr) invalidator->Apply(channel, message);
   return removed;
 }
 
@@ -87,6 +247,29 @@ std::set<std::string> DistributedMemoryCache::Namespaces(
     const HostContext& host, const std::string& prefix) {
   return redis_backend::RedisStore::Namespaces(
       redis_backend::RequireRedis(host, names_), names_, prefix);
+}
+
+std::map<std::string, int64_t> DistributedMemoryCache::Stats() {
+  int64_t live = 0;
+  {
+    absl::MutexLock lock(&mu_);
+    for (auto& [client, weak] : invalidators_) {
+      if (std::shared_ptr<Invalidator> inv = weak.lock()) {
+        live += inv->live_channels();
+      }
+    }
+  }
+  const PushCounters& c = *counters_;
+  return {
+      {"local_hits", c.local_hits.load()},
+      {"verified_hits", c.verified_hits.load()},
+      {"invalidations_received", c.invalidations_received.load()},
+      {"subscriptions", c.subscriptions.load()},
+      {"resubscriptions", c.resubscriptions.load()},
+      {"disconnects", c.disconnects.load()},
+      {"refused_stores", c.refused_stores.load()},
+      {"live_channels", live},
+  };
 }
 
 }  // namespace memory

@@ -47,32 +47,55 @@ TEST_F(DistributedMemoryCacheTest, KeepsTheObjectAndATimestampInRedis) {
   EXPECT_NE(stamp.find('.'), std::string::npos) << stamp;  // "sec.usec"
 }
 
-TEST_F(DistributedMemoryCacheTest, HitCostsOneRoundTripLocalMissNone) {
+constexpr char kBackend[] =
+    "cache_alchemy.backends.memory.DistributedMemoryCache";
+
+TEST_F(DistributedMemoryCacheTest, LocalHitCostsNoRoundTripMissOne) {
   auto f = ca::memory_cache({.name = "rt"}, [](int n) { return n; });
   f(0);  // loads the store script
+  // Wrapping waited for the subscription (the first function of a client).
+  EXPECT_GE(ca::backend_stats(kBackend)["live_channels"], 1);
+  const int64_t local_hits = ca::backend_stats(kBackend)["local_hits"];
   const int64_t start = redis_->round_trips();
   f(1);  // local miss: no lookup in Redis, one store
   EXPECT_EQ(redis_->round_trips() - start, 1);
-  f(1);  // hit: one GET of the timestamp
-  EXPECT_EQ(redis_->round_trips() - start, 2);
+  for (int i = 0; i < 100; ++i) f(1);  // hits: local memory only
+  EXPECT_EQ(redis_->round_trips() - start, 1);
+  EXPECT_EQ(f.hits(), 100);
+  EXPECT_EQ(ca::backend_stats(kBackend)["local_hits"] - local_hits, 100);
 }
 
-TEST_F(DistributedMemoryCacheTest, DeletedOrChangedTimestampInvalidates) {
+TEST_F(DistributedMemoryCacheTest, PartialClearDropsExactlyTheMatches) {
   int calls = 0;
-  auto f = ca::memory_cache({.name = "stamp"},
-                            [&calls](int n) { return ++calls, n; });
-  f(1);
-  auto keys = redis_->Command({"KEYS", "DistributedMemoryCache:stamp:*"});
-  ASSERT_EQ(keys.elements.size(), 1u);
-  redis_->Command({"SET", keys.elements[0].str, "another.stamp"});
-  f(1);
-  EXPECT_EQ(calls, 2);
-  // The newer stamp (set elsewhere) was adopted: now a hit.
-  f(1);
-  EXPECT_EQ(calls, 2);
-  redis_->Command({"DEL", keys.elements[0].str});
-  f(1);
+  auto f = ca::memory_cache({.strict = true, .name = "partial"},
+                            [&calls](int a, std::string b) {
+                              ++calls;
+                              return b + std::to_string(a);
+                            });
+  f(1, "x");
+  f(2, "x");
+  f(1, "y");
   EXPECT_EQ(calls, 3);
+  EXPECT_EQ(f.cache_clear(1, ca::any), 2);
+  f(2, "x");  // survived
+  EXPECT_EQ(calls, 3);
+  f(1, "x");
+  f(1, "y");
+  EXPECT_EQ(calls, 5);
+}
+
+TEST_F(DistributedMemoryCacheTest, StatsNameEveryCounter) {
+  auto f = ca::memory_cache({.name = "stats"}, [](int n) { return n; });
+  f(1);
+  std::map<std::string, int64_t> stats = ca::backend_stats(kBackend);
+  for (const char* name :
+       {"local_hits", "verified_hits", "invalidations_received",
+        "subscriptions", "resubscriptions", "disconnects", "refused_stores",
+        "live_channels"}) {
+    EXPECT_EQ(stats.count(name), 1u) << name;
+  }
+  EXPECT_TRUE(
+      ca::backend_stats("cache_alchemy.backends.memory.MemoryCache").empty());
 }
 
 TEST_F(DistributedMemoryCacheTest, FlushClearsRedisAndThisProcess) {

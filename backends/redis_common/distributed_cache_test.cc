@@ -110,10 +110,14 @@ TEST_P(DistributedCacheTest, ExpireSetsTheTtlAndExpiredIsAMiss) {
   // Let Redis expire it now rather than sleeping 30 s.
   redis_->Command({"PEXPIRE", keys[0], "1"});
   std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  // DistributedMemoryCache: the local copy has its own TTL (the host's
+  // clock); a timestamp removed behind the cache's back is not a clear and
+  // is not noticed while subscribed (docs/redis.md).
+  const int expected = GetParam() == std::string(kMemory) ? 1 : 2;
   f(1);
-  EXPECT_EQ(calls, 2);
+  EXPECT_EQ(calls, expected);
   f(1);
-  EXPECT_EQ(calls, 2);
+  EXPECT_EQ(calls, expected);
 }
 
 TEST_P(DistributedCacheTest, NoExpire) {
@@ -207,7 +211,21 @@ TEST_P(DistributedCacheTest, KillAndRestartTheServerFailsOpen) {
   EXPECT_EQ(f(1), 2);
   EXPECT_EQ(f(1), 2);
   EXPECT_EQ(calls, 1);
+  const int64_t disconnects =
+      GetParam() == std::string(kMemory)
+          ? ca::backend_stats(kMemory)["disconnects"]
+          : 0;
   server.Stop();
+  if (GetParam() == std::string(kMemory)) {
+    // Until its subscriber notices the loss, DistributedMemoryCache still
+    // serves its (valid) local copy; then it checks Redis per hit.
+    const auto deadline =
+        std::chrono::steady_clock::now() + std::chrono::seconds(3);
+    while (ca::backend_stats(kMemory)["disconnects"] == disconnects &&
+           std::chrono::steady_clock::now() < deadline) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    }
+  }
   ::testing::internal::CaptureStderr();
   EXPECT_EQ(f(1), 2);  // Redis is gone: the function still answers
   EXPECT_EQ(f(1), 2);
@@ -257,6 +275,10 @@ TEST_P(DistributedCacheTest, ClearInOneProcessIsSeenByAnother) {
   f(1);
   f(1);
   EXPECT_EQ(calls, 1);
+  const int64_t received =
+      GetParam() == std::string(kMemory)
+          ? ca::backend_stats(kMemory)["invalidations_received"]
+          : 0;
   const int child = InChild([&] {
     const int before = calls;
     f(1);  // the inherited copy is valid in the child too
@@ -264,6 +286,15 @@ TEST_P(DistributedCacheTest, ClearInOneProcessIsSeenByAnother) {
     return f.cache_clear() == 1 ? 0 : 2;
   });
   EXPECT_EQ(child, 0);
+  if (GetParam() == std::string(kMemory)) {
+    // Pushed: the parent drops its copy when the child's message arrives.
+    const auto deadline =
+        std::chrono::steady_clock::now() + std::chrono::seconds(2);
+    while (ca::backend_stats(kMemory)["invalidations_received"] == received &&
+           std::chrono::steady_clock::now() < deadline) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    }
+  }
   f(1);  // the parent recomputes: the clear happened elsewhere
   EXPECT_EQ(calls, 2);
 }

@@ -51,7 +51,12 @@ end
 return value
 )lua"};
 
-// KEYS: function key set, backend set. ARGV: value key prefix, name.
+// The clears publish `message` on `channel` (when the channel is not empty)
+// in the same script, so the invalidation is on its way to every subscriber
+// before the clear's reply (DistributedMemoryCache's push invalidation).
+
+// KEYS: function key set, backend set. ARGV: value key prefix, name,
+// channel, message.
 const LuaScript kClear = {R"lua(
 local removed = 0
 for _, m in ipairs(redis.call('ZRANGE', KEYS[1], 0, -1)) do
@@ -59,16 +64,19 @@ for _, m in ipairs(redis.call('ZRANGE', KEYS[1], 0, -1)) do
 end
 redis.call('DEL', KEYS[1])
 redis.call('SREM', KEYS[2], ARGV[2])
+if ARGV[3] ~= '' then redis.call('PUBLISH', ARGV[3], ARGV[4]) end
 return removed
 )lua"};
 
-// KEYS: function key set. ARGV: value key prefix, members...
+// KEYS: function key set. ARGV: value key prefix, channel, message,
+// members...
 const LuaScript kClearMembers = {R"lua(
 local removed = 0
-for i = 2, #ARGV do
+for i = 4, #ARGV do
   removed = removed + redis.call('DEL', ARGV[1] .. ARGV[i])
   redis.call('ZREM', KEYS[1], ARGV[i])
 end
+if ARGV[2] ~= '' then redis.call('PUBLISH', ARGV[2], ARGV[3]) end
 return removed
 )lua"};
 
@@ -85,7 +93,7 @@ end
 return live
 )lua"};
 
-// KEYS: backend set. ARGV: prefix, module, backend class.
+// KEYS: backend set. ARGV: prefix, module, backend class, channel, message.
 const LuaScript kFlush = {R"lua(
 local removed = 0
 for _, name in ipairs(redis.call('SMEMBERS', KEYS[1])) do
@@ -97,6 +105,7 @@ for _, name in ipairs(redis.call('SMEMBERS', KEYS[1])) do
   redis.call('DEL', set)
 end
 redis.call('DEL', KEYS[1])
+if ARGV[4] ~= '' then redis.call('PUBLISH', ARGV[4], ARGV[5]) end
 return removed
 )lua"};
 
@@ -218,22 +227,27 @@ std::string RedisStore::PutToken(const std::string& key) {
   return StoreWithMode(key, "", "token");
 }
 
-int64_t RedisStore::Clear() {
+int64_t RedisStore::Clear(const Publish& publish) {
   return RunScript(*client_, kClear, {keys_set_, all_keys_},
-                   {value_prefix_, name_}, "clear")
+                   {value_prefix_, name_, publish.channel, publish.message},
+                   "clear")
       .integer;
 }
 
-int64_t RedisStore::ClearMatching(const KeyPattern& pattern) {
+int64_t RedisStore::ClearMatching(const KeyPattern& pattern,
+                                  const Publish& publish) {
   RedisReply members = client_->Command({"ZRANGE", keys_set_, "0", "-1"});
   if (members.type != RedisReply::Type::kArray) {
     Fail("ZRANGE (partial clear)", members.str);
   }
-  std::vector<std::string> args = {value_prefix_};
+  std::vector<std::string> args = {value_prefix_, publish.channel,
+                                   publish.message};
   for (auto& m : members.elements) {
     if (StrictKeyMatches(m.str, pattern)) args.push_back(std::move(m.str));
   }
-  if (args.size() == 1) return 0;
+  // Without matches there is nothing to delete, but a message to publish:
+  // other processes may hold copies whose keys Redis no longer lists.
+  if (args.size() == 3 && publish.channel.empty()) return 0;
   return RunScript(*client_, kClearMembers, {keys_set_}, args, "partial clear")
       .integer;
 }
@@ -244,9 +258,11 @@ int64_t RedisStore::Size() {
 }
 
 int64_t RedisStore::Flush(RedisClient& client, const BackendNames& names,
-                          const std::string& prefix) {
+                          const std::string& prefix, const Publish& publish) {
   return RunScript(client, kFlush, {AllKeysSet(names, prefix)},
-                   {prefix, names.module, names.class_name}, "flush")
+                   {prefix, names.module, names.class_name, publish.channel,
+                    publish.message},
+                   "flush")
       .integer;
 }
 

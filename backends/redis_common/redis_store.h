@@ -42,6 +42,13 @@ struct BackendNames {
   std::string class_name;  // "DistributedJsonCache"
 };
 
+// A message the clears publish on a pub/sub channel from inside their
+// script (atomically with the deletion). Empty channel: publish nothing.
+struct Publish {
+  std::string channel;
+  std::string message;
+};
+
 // The entries of one cached function in Redis.
 //
 // Errors: every method throws std::runtime_error when Redis fails (the core
@@ -66,17 +73,19 @@ class RedisStore {
   // already holds one, keeps it. Returns the token now stored. One round trip.
   std::string PutToken(const std::string& key);
 
-  // Removes every entry of the function; returns how many live ones.
-  int64_t Clear();
+  // Removes every entry of the function; returns how many live ones. With
+  // `publish.channel` set, the same script publishes `publish.message`.
+  int64_t Clear(const Publish& publish = {});
   // Removes the entries whose strict key matches `pattern` (matched here, in
-  // the client, byte for byte); returns how many live ones.
-  int64_t ClearMatching(const KeyPattern& pattern);
+  // the client, byte for byte); returns how many live ones. Publishes as
+  // Clear (even when nothing matched).
+  int64_t ClearMatching(const KeyPattern& pattern, const Publish& publish = {});
   // Live entries; prunes key-set members whose value is gone.
   int64_t Size();
 
   // Removes every entry of every function of the backend under `prefix`.
   static int64_t Flush(RedisClient& client, const BackendNames& names,
-                       const std::string& prefix);
+                       const std::string& prefix, const Publish& publish = {});
   // The names of the functions the backend holds keys for under `prefix`.
   static std::set<std::string> Namespaces(RedisClient& client,
                                           const BackendNames& names,

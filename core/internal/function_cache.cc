@@ -52,10 +52,22 @@ bool FunctionCache::Lookup(const std::string& key, ValueVisitor visit,
 }
 
 FunctionCache::Ticket FunctionCache::JoinOrLead(const std::string& key) {
+  uint64_t ns_generation = 0;
+  try {
+    ns_generation = ns_->InvalidationGeneration();
+  } catch (const std::exception& e) {
+    ReportBackendError("invalidation generation", e);
+  }
   absl::MutexLock lock(&flights_mu_);
   auto& slot = flights_[key];
-  if (slot != nullptr) return Ticket{slot, false, 0};
+  // A computation that began before an invalidation the backend heard of
+  // (a clear in another process) may return a stale value: do not join it,
+  // lead a new one (the old leader removes only its own flight).
+  if (slot != nullptr && slot->ns_generation == ns_generation) {
+    return Ticket{slot, false, 0};
+  }
   slot = std::make_shared<Flight>();
+  slot->ns_generation = ns_generation;
   return Ticket{slot, true, generation_.load(std::memory_order_acquire)};
 }
 

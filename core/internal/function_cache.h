@@ -65,6 +65,8 @@ struct NamedPattern {
 
 // The result of one computation, shared with the callers that waited for it.
 struct Flight {
+  // The namespace's InvalidationGeneration when the computation began.
+  uint64_t ns_generation = 0;
   absl::Mutex mu;
   bool done ABSL_GUARDED_BY(mu) = false;
   std::shared_ptr<const void> value ABSL_GUARDED_BY(mu);  // the R object

@@ -231,34 +231,32 @@ void HiredisClient::FailFastIfCoolingDown() const {
   }
 }
 
-HiredisClient::ConnectionPtr HiredisClient::Connect() {
-  FailFastIfCoolingDown();
-  const timeval connect_tv = ToTimeval(endpoint_.connect_timeout_ms);
-  ConnectionPtr conn(new Connection);
-  conn->pid = getpid();
-  conn->ctx = endpoint_.socket_path.empty()
-                  ? redisConnectWithTimeout(endpoint_.host.c_str(),
-                                            endpoint_.port, connect_tv)
-                  : redisConnectUnixWithTimeout(endpoint_.socket_path.c_str(),
-                                                connect_tv);
-  if (conn->ctx == nullptr || conn->ctx->err != 0) {
-    retry_after_ms_.store(SteadyNowMs() + kReconnectCooldownMs,
-                          std::memory_order_relaxed);
-    throw std::runtime_error(absl::StrCat(
-        "redis ", endpoint_.Describe(), ": cannot connect: ",
-        conn->ctx != nullptr ? conn->ctx->errstr : "out of memory"));
+redisContext* OpenRedisContext(const RedisEndpoint& endpoint,
+                               bool* connect_failed) {
+  const timeval connect_tv = ToTimeval(endpoint.connect_timeout_ms);
+  redisContext* ctx = endpoint.socket_path.empty()
+                          ? redisConnectWithTimeout(endpoint.host.c_str(),
+                                                    endpoint.port, connect_tv)
+                          : redisConnectUnixWithTimeout(
+                                endpoint.socket_path.c_str(), connect_tv);
+  if (ctx == nullptr || ctx->err != 0) {
+    std::string error = ctx != nullptr ? ctx->errstr : "out of memory";
+    if (ctx != nullptr) redisFree(ctx);
+    if (connect_failed != nullptr) *connect_failed = true;
+    throw std::runtime_error(absl::StrCat("redis ", endpoint.Describe(),
+                                          ": cannot connect: ", error));
   }
-  redisSetTimeout(conn->ctx, ToTimeval(endpoint_.timeout_ms));
+  redisSetTimeout(ctx, ToTimeval(endpoint.timeout_ms));
   std::vector<std::vector<std::string>> hello;
-  if (!endpoint_.password.empty()) {
-    if (endpoint_.user.empty()) {
-      hello.push_back({"AUTH", endpoint_.password});
+  if (!endpoint.password.empty()) {
+    if (endpoint.user.empty()) {
+      hello.push_back({"AUTH", endpoint.password});
     } else {
-      hello.push_back({"AUTH", endpoint_.user, endpoint_.password});
+      hello.push_back({"AUTH", endpoint.user, endpoint.password});
     }
   }
-  if (endpoint_.db != 0)
-    hello.push_back({"SELECT", std::to_string(endpoint_.db)});
+  if (endpoint.db != 0)
+    hello.push_back({"SELECT", std::to_string(endpoint.db)});
   for (const auto& cmd : hello) {
     std::vector<const char*> argv;
     std::vector<size_t> lens;
@@ -267,19 +265,40 @@ HiredisClient::ConnectionPtr HiredisClient::Connect() {
       lens.push_back(a.size());
     }
     auto* reply = static_cast<redisReply*>(redisCommandArgv(
-        conn->ctx, static_cast<int>(argv.size()), argv.data(), lens.data()));
+        ctx, static_cast<int>(argv.size()), argv.data(), lens.data()));
     if (reply == nullptr) {
-      throw std::runtime_error(absl::StrCat("redis ", endpoint_.Describe(),
-                                            ": ", cmd[0],
-                                            " failed: ", conn->ctx->errstr));
+      std::string error = ctx->errstr;
+      redisFree(ctx);
+      throw std::runtime_error(absl::StrCat("redis ", endpoint.Describe(), ": ",
+                                            cmd[0], " failed: ", error));
     }
     const bool failed = reply->type == REDIS_REPLY_ERROR;
     std::string message = failed ? std::string(reply->str, reply->len) : "";
     freeReplyObject(reply);
     if (failed) {
-      throw std::runtime_error(absl::StrCat(
-          "redis ", endpoint_.Describe(), ": ", cmd[0], " refused: ", message));
+      redisFree(ctx);
+      throw std::runtime_error(absl::StrCat("redis ", endpoint.Describe(), ": ",
+                                            cmd[0], " refused: ", message));
     }
+  }
+  return ctx;
+}
+
+RedisReply ConvertReply(const redisReply* reply) { return Convert(reply); }
+
+HiredisClient::ConnectionPtr HiredisClient::Connect() {
+  FailFastIfCoolingDown();
+  ConnectionPtr conn(new Connection);
+  conn->pid = getpid();
+  bool connect_failed = false;
+  try {
+    conn->ctx = OpenRedisContext(endpoint_, &connect_failed);
+  } catch (const std::runtime_error&) {
+    if (connect_failed) {
+      retry_after_ms_.store(SteadyNowMs() + kReconnectCooldownMs,
+                            std::memory_order_relaxed);
+    }
+    throw;
   }
   return conn;
 }
@@ -391,6 +410,12 @@ std::vector<RedisReply> HiredisClient::Pipeline(
     const std::vector<std::vector<std::string>>& commands) {
   if (commands.empty()) return {};
   return Run(commands.data(), commands.size());
+}
+
+std::unique_ptr<RedisSubscription> HiredisClient::Subscribe(
+    const std::vector<std::string>& channels,
+    RedisSubscriptionListener* listener) {
+  return MakeHiredisSubscription(endpoint_, channels, listener);
 }
 
 }  // namespace redis

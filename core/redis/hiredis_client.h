@@ -24,6 +24,7 @@
 #include "core/redis_client.h"
 
 struct redisContext;
+struct redisReply;
 
 namespace cache_alchemy {
 namespace redis {
@@ -48,6 +49,22 @@ struct RedisEndpoint {
 // pool_size). Throws std::invalid_argument naming the offending part.
 RedisEndpoint ParseRedisUrl(const std::string& url);
 
+// Opens a connection to `endpoint` (connect timeout, command timeout, AUTH,
+// SELECT). The caller owns the result (redisFree). Throws
+// std::runtime_error naming the server; sets `*connect_failed` (if given)
+// when the TCP/unix connect itself failed.
+redisContext* OpenRedisContext(const RedisEndpoint& endpoint,
+                               bool* connect_failed = nullptr);
+
+// Converts a hiredis reply tree.
+RedisReply ConvertReply(const redisReply* reply);
+
+// The pub/sub connection behind `HiredisClient::Subscribe`
+// (core/redis/hiredis_subscription.cc).
+std::unique_ptr<RedisSubscription> MakeHiredisSubscription(
+    const RedisEndpoint& endpoint, const std::vector<std::string>& channels,
+    RedisSubscriptionListener* listener);
+
 // Thread safety: all methods may be called from any thread. Safe across
 // fork(): a child never uses a connection opened by its parent.
 class HiredisClient final : public RedisClient {
@@ -61,6 +78,9 @@ class HiredisClient final : public RedisClient {
   int64_t round_trips() const override {
     return round_trips_.load(std::memory_order_relaxed);
   }
+  std::unique_ptr<RedisSubscription> Subscribe(
+      const std::vector<std::string>& channels,
+      RedisSubscriptionListener* listener) override;
 
  private:
   struct Connection;

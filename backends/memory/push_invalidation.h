@@ -1,0 +1,179 @@
+// File: backends/memory/push_invalidation.h
+// -----------------------------------------------------------------------------
+//
+// The push side of DistributedMemoryCache (docs/design.md, "Push
+// invalidation"): the invalidation messages that clears publish, and the
+// per-client `Invalidator` that listens for them on one pub/sub connection
+// and drops the matching local entries.
+//
+//   auto inv = std::make_shared<Invalidator>(client, counters);
+//   std::shared_ptr<LocalStore> store =
+//       inv->OpenStore(spec, clock);        // subscribes to the prefix channel
+//   uint64_t epoch;
+//   if (inv->Live(*store->channel, &epoch)) { /* serve local entries */ }
+//
+// Built into the plugin library `cache_alchemy.backends.memory.so`; for that
+// library and its tests only.
+
+#ifndef CACHE_ALCHEMY_BACKENDS_MEMORY_PUSH_INVALIDATION_H_
+#define CACHE_ALCHEMY_BACKENDS_MEMORY_PUSH_INVALIDATION_H_
+
+#include <atomic>
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/container/flat_hash_map.h"
+#include "absl/synchronization/mutex.h"
+#include "backends/memory/memory_cache.h"
+#include "core/backend.h"
+#include "core/redis_client.h"
+
+namespace cache_alchemy {
+namespace memory {
+
+// What one clear removed, as published on the prefix's channel. Encoded as
+// varint-length-prefixed fields: origin (8 bytes), kind, then the name
+// (kFull, kPartial) and one field per pattern slot ("*" any, "=" + bytes).
+struct Invalidation {
+  enum class Kind : char { kFull = 'F', kPartial = 'P', kFlush = 'X' };
+  uint64_t origin = 0;  // the publishing Invalidator, to skip its own
+  Kind kind = Kind::kFull;
+  std::string name;    // the function (kFull, kPartial)
+  KeyPattern pattern;  // kPartial
+};
+std::string EncodeInvalidation(const Invalidation& message);
+// False (and `*message` unspecified) on malformed input.
+bool DecodeInvalidation(std::string_view bytes, Invalidation* message);
+
+// "{prefix}cache_alchemy:invalidations".
+std::string InvalidationChannel(const std::string& prefix);
+
+// Counters of one backend object, shared by its invalidators and
+// namespaces (`Backend::Stats`).
+struct PushCounters {
+  std::atomic<int64_t> local_hits{0};     // served without a round trip
+  std::atomic<int64_t> verified_hits{0};  // served after a GET (not live)
+  std::atomic<int64_t> invalidations_received{0};  // from other processes
+  std::atomic<int64_t> subscriptions{0};    // OnSubscribed, every channel
+  std::atomic<int64_t> resubscriptions{0};  // OnSubscribed after a loss
+  std::atomic<int64_t> disconnects{0};      // OnDisconnected
+  std::atomic<int64_t> refused_stores{0};   // invalidated while computing
+};
+
+// One prefix's channel in one Invalidator.
+// How long the first open of a channel waits for its subscription.
+inline constexpr int64_t kSubscribeWaitMs = 2000;
+
+struct Channel {
+  std::string name;
+  // Nonzero while subscribed: the epoch of the current subscription. Every
+  // (re)subscription gets a new one. Zero while down.
+  std::atomic<uint64_t> live_epoch{0};
+};
+
+// The local entries of one function (per client, prefix and name), shared by
+// every namespace opened for it. Values carry `bytes` = 8-byte epoch at
+// store time + the Redis token.
+struct LocalStore {
+  LocalStore(int64_t limit, int64_t expire_seconds, const Clock* clock,
+             Channel* channel)
+      : lru(limit, expire_seconds, clock), channel(channel) {}
+
+  // Drops the entries matching `pattern` (all when null) and bumps
+  // `invalidations`, so a computation that began before cannot store.
+  void Invalidate(const KeyPattern* pattern);
+
+  LruTtlStore lru;
+  Channel* const channel;  // owned by the Invalidator
+  absl::Mutex mu;
+  // Bumped by every invalidation (received or local) and every change of
+  // subscription state.
+  uint64_t invalidations ABSL_GUARDED_BY(mu) = 0;
+  // A copy of `invalidations` readable without the lock
+  // (CacheNamespace::InvalidationGeneration).
+  std::atomic<uint64_t> generation{0};
+  // Unique in the process (pairs lookups with stores per thread).
+  const uint64_t id = NextId();
+
+ private:
+  static uint64_t NextId() {
+    static std::atomic<uint64_t> next{1};
+    return next.fetch_add(1, std::memory_order_relaxed);
+  }
+};
+
+// One subscriber connection per RedisClient in this process, started with
+// the first store opened, and the local stores it keeps honest.
+//
+// Thread safety: every method may be called from any thread; the listener
+// methods are called by the subscription's thread.
+class Invalidator final : public RedisSubscriptionListener {
+ public:
+  Invalidator(std::shared_ptr<RedisClient> client,
+              std::shared_ptr<PushCounters> counters);
+  ~Invalidator() override;
+
+  // The store of `spec` (shared with earlier opens while alive); subscribes
+  // to the prefix's channel. The first open of a channel waits (at most
+  // kSubscribeWait) until it is subscribed or the connection failed, so
+  // the first values stored are already served locally.
+  std::shared_ptr<LocalStore> OpenStore(const NamespaceSpec& spec,
+                                        const Clock* clock);
+
+  // True when `channel` is subscribed in this process now; sets `*epoch`.
+  // After fork() this is false in the child until it has subscribed anew
+  // (the first call in the child starts that).
+  bool Live(const Channel& channel, uint64_t* epoch);
+
+  // Drops this process's entries after a clear made here (the published
+  // message is skipped by this invalidator when it comes back).
+  void Apply(const std::string& channel, const Invalidation& message);
+
+  uint64_t origin() const { return origin_.load(std::memory_order_relaxed); }
+  int64_t live_channels();
+
+  void OnSubscribed(const std::string& channel) override;
+  void OnMessage(const std::string& channel,
+                 const std::string& payload) override;
+  void OnDisconnected(const std::string& error) override;
+
+  // pthread_atfork handlers (registered with the first Invalidator).
+  static void BeforeFork();
+  static void AfterFork();
+  static void AfterForkInChild();
+
+ private:
+  struct ChannelSlot {
+    std::unique_ptr<Channel> channel;
+    bool ever_subscribed = false;
+    absl::flat_hash_map<std::string, std::weak_ptr<LocalStore>> stores;
+  };
+  // Drops every local entry under `slot` (state change: nothing is vouched
+  // for any more).
+  static void DropAll(ChannelSlot& slot);
+  // In a child after fork(): forgets the parent's subscription and starts a
+  // new one. REQUIRES: mu_ held.
+  void RestartAfterFork() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+
+  const std::shared_ptr<RedisClient> client_;
+  const std::shared_ptr<PushCounters> counters_;
+  std::atomic<uint64_t> origin_;
+  std::atomic<uint64_t> fork_generation_;
+
+  absl::Mutex mu_;
+  uint64_t next_epoch_ ABSL_GUARDED_BY(mu_) = 1;
+  // OnDisconnected calls so far, and whether the connection is down now.
+  int64_t losses_ ABSL_GUARDED_BY(mu_) = 0;
+  bool down_ ABSL_GUARDED_BY(mu_) = false;
+  absl::flat_hash_map<std::string, ChannelSlot> channels_ ABSL_GUARDED_BY(mu_);
+  std::unique_ptr<RedisSubscription> subscription_ ABSL_GUARDED_BY(mu_);
+};
+
+}  // namespace memory
+}  // namespace cache_alchemy
+
+#endif  // CACHE_ALCHEMY_BACKENDS_MEMORY_PUSH_INVALIDATION_H_
