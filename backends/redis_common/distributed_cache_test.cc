@@ -281,8 +281,11 @@ TEST_P(DistributedCacheTest, ClearInOneProcessIsSeenByAnother) {
           : 0;
   const int child = InChild([&] {
     const int before = calls;
-    f(1);  // the inherited copy is valid in the child too
-    if (calls != before) return 1;
+    f(1);
+    // json and pickle read the shared value from Redis. DistributedMemoryCache
+    // may drop its inherited copy (the child subscribes anew, and a change of
+    // subscription drops local copies, racing this call): it may recompute.
+    if (calls != before && GetParam() != std::string(kMemory)) return 1;
     return f.cache_clear() == 1 ? 0 : 2;
   });
   EXPECT_EQ(child, 0);
