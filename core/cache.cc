@@ -58,7 +58,7 @@ HostContext MakeHost(const Backend& backend, const std::string& backend_name,
   HostContext host;
   host.clock = CurrentClock();
   if ((backend.requirements() & Backend::kRequiresRedis) != 0) {
-    if (defaults.redis == nullptr) {
+    if (defaults.cache_redis_client == nullptr) {
       throw std::runtime_error(absl::StrCat(
           "backend '", backend_name,
           "' needs Redis, but the config's cache_redis_client is empty: "
@@ -66,13 +66,13 @@ HostContext MakeHost(const Backend& backend, const std::string& backend_name,
           "ca::RedisClient::FromUrl(config.get<std::string>("
           "\"CACHE_ALCHEMY_REDIS_URL\"))"));
     }
-    host.redis = defaults.redis;
+    host.redis = defaults.cache_redis_client;
   }
   return host;
 }
 
 std::string ResolvePrefix(std::string_view given, const Defaults& defaults) {
-  return given.empty() ? defaults.key_prefix : std::string(given);
+  return given.empty() ? defaults.cache_key_prefix : std::string(given);
 }
 
 }  // namespace
@@ -90,8 +90,8 @@ std::shared_ptr<FunctionCache> MakeFunctionCache(
     const std::source_location& loc, const SignatureInfo& sig) {
   const Defaults defaults = CurrentDefaults();
   ResolvedOptions resolved;
-  resolved.limit = CheckedSetting("limit", options.limit, defaults.limit);
-  resolved.expire = CheckedSetting("expire", options.expire, defaults.expire);
+  resolved.limit = CheckedSetting("limit", options.limit, defaults.default_limit);
+  resolved.expire = CheckedSetting("expire", options.expire, defaults.default_expire);
   resolved.is_method = options.is_method || force_method;
   resolved.strict = options.strict;
   resolved.prefix = ResolvePrefix(options.cache_key_prefix, defaults);

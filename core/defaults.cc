@@ -5,25 +5,12 @@
 #include "core/defaults.h"
 
 #include <atomic>
-#include <utility>
-
-#include "config/default_config.h"
 
 namespace cache_alchemy {
 namespace internal {
 
 Defaults CurrentDefaults() {
-  config::DefaultSettings settings = config::DefaultConfig::current_settings();
-  Defaults d;
-  d.key_prefix = std::move(settings.cache_key_prefix);
-  d.limit = settings.default_limit;
-  d.expire = settings.default_expire;
-  d.memory_backend = std::move(settings.memory_backend);
-  d.json_backend = std::move(settings.json_backend);
-  d.pickle_backend = std::move(settings.pickle_backend);
-  d.plugin_path = std::move(settings.plugin_path);
-  d.redis = std::move(settings.cache_redis_client);
-  return d;
+  return config::DefaultConfig::current_settings();
 }
 
 namespace {

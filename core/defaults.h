@@ -13,22 +13,14 @@
 #include <string>
 #include <vector>
 
+#include "config/default_config.h"
 #include "core/backend.h"
 
 namespace cache_alchemy {
 namespace internal {
 
-struct Defaults {
-  std::string key_prefix;
-  int64_t limit = 1000;
-  int64_t expire = 86400;
-  std::string memory_backend;
-  std::string json_backend;
-  std::string pickle_backend;
-  // Directories searched for plugin libraries before the built-in places.
-  std::vector<std::string> plugin_path;
-  std::shared_ptr<RedisClient> redis;
-};
+// The snapshot of the current config the core reads at wrap time.
+using Defaults = config::DefaultSettings;
 
 // The defaults in force now: those of the current ca::config::DefaultConfig
 // (the most recently constructed live one), or with none alive the
