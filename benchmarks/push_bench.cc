@@ -26,6 +26,7 @@
 #include <vector>
 
 #include "benchmark/benchmark.h"
+#include "benchmarks/hit_loop.h"
 #include "cache_alchemy/cache_alchemy.h"
 #include "testing/redis_server.h"
 
@@ -37,10 +38,8 @@ constexpr char kMemory[] = "cache_alchemy.backends.memory.MemoryCache";
 constexpr char kDistributed[] =
     "cache_alchemy.backends.memory.DistributedMemoryCache";
 
-std::shared_ptr<ca::RedisClient>& Client() {
-  static auto* client = new std::shared_ptr<ca::RedisClient>();
-  return *client;
-}
+using ca::bench::Client;
+using ca::bench::MeasureHits;
 
 int Square(int n) { return n * n; }
 
@@ -51,29 +50,15 @@ int64_t NowNs() {
       .count();
 }
 
-template <typename F>
-void Hits(benchmark::State& state, F f) {
-  f(3);
-  const int64_t trips = Client()->round_trips();
-  int n = 3;
-  for (auto _ : state) {
-    benchmark::DoNotOptimize(n);
-    benchmark::DoNotOptimize(f(n));
-  }
-  state.counters["round_trips_per_call"] =
-      benchmark::Counter(static_cast<double>(Client()->round_trips() - trips) /
-                         static_cast<double>(state.iterations()));
-  if (f.misses() > 1) state.SkipWithError("not all hits");
-}
-
 void BM_MemoryCacheHit(benchmark::State& state) {
-  Hits(state, ca::cache({.backend = kMemory, .name = "push:mem"}, Square));
+  MeasureHits(state,
+              ca::cache({.backend = kMemory, .name = "push:mem"}, Square));
 }
 BENCHMARK(BM_MemoryCacheHit)->Threads(1)->Threads(2);
 
 void BM_DistributedMemoryHit(benchmark::State& state) {
-  Hits(state,
-       ca::cache({.backend = kDistributed, .name = "push:dist"}, Square));
+  MeasureHits(
+      state, ca::cache({.backend = kDistributed, .name = "push:dist"}, Square));
 }
 BENCHMARK(BM_DistributedMemoryHit)->Threads(1)->Threads(2);
 

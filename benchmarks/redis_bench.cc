@@ -14,6 +14,7 @@
 #include <string>
 
 #include "benchmark/benchmark.h"
+#include "benchmarks/hit_loop.h"
 #include "cache_alchemy/cache_alchemy.h"
 #include "testing/redis_server.h"
 
@@ -21,10 +22,8 @@ namespace ca = cache_alchemy;
 
 namespace {
 
-std::shared_ptr<ca::RedisClient>& Client() {
-  static auto* client = new std::shared_ptr<ca::RedisClient>();
-  return *client;
-}
+using ca::bench::Client;
+using ca::bench::MeasureHits;
 
 int Square(int n) { return n * n; }
 
@@ -53,37 +52,18 @@ void BM_RedisClientGet(benchmark::State& state) {
 }
 BENCHMARK(BM_RedisClientGet)->UseRealTime();
 
-template <typename Wrap>
-void CacheHit(benchmark::State& state, Wrap wrap) {
-  auto f = wrap();
-  f(3);
-  const int64_t trips = Client()->round_trips();
-  int n = 3;
-  for (auto _ : state) {
-    benchmark::DoNotOptimize(n);
-    benchmark::DoNotOptimize(f(n));
-  }
-  state.counters["round_trips_per_call"] =
-      benchmark::Counter(static_cast<double>(Client()->round_trips() - trips) /
-                         static_cast<double>(state.iterations()));
-  if (f.misses() > 1) state.SkipWithError("not all hits");
-}
-
 void BM_JsonHit(benchmark::State& state) {
-  CacheHit(state,
-           [] { return ca::json_cache({.name = "bench:json"}, Square); });
+  MeasureHits(state, ca::json_cache({.name = "bench:json"}, Square));
 }
 BENCHMARK(BM_JsonHit)->UseRealTime();
 
 void BM_PickleHit(benchmark::State& state) {
-  CacheHit(state,
-           [] { return ca::pickle_cache({.name = "bench:pickle"}, Square); });
+  MeasureHits(state, ca::pickle_cache({.name = "bench:pickle"}, Square));
 }
 BENCHMARK(BM_PickleHit)->UseRealTime();
 
 void BM_DistributedMemoryHit(benchmark::State& state) {
-  CacheHit(state,
-           [] { return ca::memory_cache({.name = "bench:memory"}, Square); });
+  MeasureHits(state, ca::memory_cache({.name = "bench:memory"}, Square));
 }
 BENCHMARK(BM_DistributedMemoryHit)->UseRealTime();
 

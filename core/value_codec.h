@@ -46,6 +46,43 @@
 #include "core/backend.h"
 
 namespace cache_alchemy {
+namespace internal {
+
+// An input stream over `bytes`, reusing one std::istringstream per thread:
+// constructing a stream (and its locale) costs about as much client CPU as a
+// Redis GET, and decoding is on every hit of a serializing backend. Nested use
+// on one thread (a serialize() that decodes) gets a stream of its own.
+class ReusableInput {
+ public:
+  explicit ReusableInput(const std::string& bytes) {
+    thread_local std::istringstream shared;
+    thread_local bool busy = false;
+    if (!busy) {
+      busy_ = &busy;
+      busy = true;
+      stream_ = &shared;
+    } else {
+      own_.emplace();
+      stream_ = &*own_;
+    }
+    stream_->clear();
+    stream_->str(bytes);
+  }
+  ~ReusableInput() {
+    if (busy_ != nullptr) *busy_ = false;
+  }
+  ReusableInput(const ReusableInput&) = delete;
+  ReusableInput& operator=(const ReusableInput&) = delete;
+
+  std::istream& stream() { return *stream_; }
+
+ private:
+  bool* busy_ = nullptr;
+  std::optional<std::istringstream> own_;
+  std::istringstream* stream_ = nullptr;
+};
+
+}  // namespace internal
 
 // Encodes and decodes values of type `R` in each `ValueFormat`.
 template <typename R>
@@ -108,7 +145,8 @@ struct ValueCodec {
         out->emplace(*static_cast<const R*>(stored.object.get()));
         return true;
       }
-      std::istringstream in(stored.bytes);
+      internal::ReusableInput input(stored.bytes);
+      std::istream& in = input.stream();
       if (format == ValueFormat::kJson) {
         if constexpr (kJson) {
           R value{};
