@@ -10,24 +10,22 @@
 
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "testing/runfiles.h"
 
 namespace {
 
 using ::testing::HasSubstr;
 
-std::string Env(const char* name) {
-  const char* v = std::getenv(name);
-  return v == nullptr ? "" : v;
-}
+using ::cache_alchemy::testing::TestEnv;
 
 // Compiles `source` with the repository's headers (from runfiles) on the
 // include path; returns g++'s exit status and fills `*output`.
 int Compile(const std::string& source, std::string* output) {
-  const std::string dir = Env("TEST_TMPDIR");
+  const std::string dir = TestEnv("TEST_TMPDIR");
   const std::string file = dir + "/snippet.cc";
   const std::string log = dir + "/snippet.log";
   std::ofstream(file) << source;
-  const std::string include = Env("TEST_SRCDIR") + "/" + Env("TEST_WORKSPACE");
+  const std::string include = ::cache_alchemy::testing::Runfile("");
   const std::string command = "/usr/bin/g++ -std=c++20 -fsyntax-only -I" +
                               include + " " + file + " >" + log + " 2>&1";
   const int status = std::system(command.c_str());

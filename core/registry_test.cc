@@ -16,6 +16,7 @@
 #include "core/errors.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "testing/runfiles.h"
 
 namespace cache_alchemy {
 namespace {
@@ -23,17 +24,8 @@ namespace {
 using ::testing::AllOf;
 using ::testing::HasSubstr;
 
-std::string Env(const char* name) {
-  const char* v = std::getenv(name);
-  return v == nullptr ? "" : v;
-}
-
 // core/testdata in this test's runfiles.
-std::string TestdataDir() {
-  std::string workspace = Env("TEST_WORKSPACE");
-  if (workspace.empty()) workspace = "cache_alchemy";
-  return Env("TEST_SRCDIR") + "/" + workspace + "/core/testdata";
-}
+std::string TestdataDir() { return testing::Runfile("core/testdata"); }
 
 // The message of the BackendNotFoundError that `Get(name, path)` throws.
 std::string LoadError(const std::string& name,
@@ -152,7 +144,7 @@ TEST(RegistryTest, NullFactoryIsReported) {
 }
 
 TEST(RegistryTest, FileThatIsNotASharedLibraryGivesTheLoadersMessage) {
-  const std::string dir = Env("TEST_TMPDIR");
+  const std::string dir = testing::TestEnv("TEST_TMPDIR");
   ASSERT_FALSE(dir.empty());
   const std::string path = dir + "/cache_alchemy_test.garbage.so";
   std::ofstream(path) << "this is not an ELF file\n";
@@ -171,7 +163,7 @@ TEST(RegistryTest, WrappingWithAnUnknownBackendThrows) {
                                 HasSubstr("no file named nope.so")));
   }
   // The plugin path of the configuration is searched first.
-  const std::string dir = Env("TEST_TMPDIR");
+  const std::string dir = testing::TestEnv("TEST_TMPDIR");
   ASSERT_EQ(setenv("CACHE_ALCHEMY_PLUGIN_PATH", dir.c_str(), 1), 0);
   try {
     auto f = cache({.backend = "nope.Nope"}, [](int x) { return x; });

@@ -15,6 +15,7 @@
 #include "core/backend.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "testing/runfiles.h"
 
 namespace ca = cache_alchemy;
 
@@ -23,16 +24,8 @@ namespace {
 using ::testing::AllOf;
 using ::testing::HasSubstr;
 
-std::string Env(const char* name) {
-  const char* v = std::getenv(name);
-  return v == nullptr ? "" : v;
-}
-
-std::string Runfile(const std::string& path) {
-  std::string workspace = Env("TEST_WORKSPACE");
-  if (workspace.empty()) workspace = "cache_alchemy";
-  return Env("TEST_SRCDIR") + "/" + workspace + "/" + path;
-}
+using ca::testing::Runfile;
+using ca::testing::TestEnv;
 
 std::string ReadFile(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
@@ -68,7 +61,7 @@ class OutOfTreeBuildTest : public ::testing::Test {
   // Lays out TEST_TMPDIR/{sdk/core/*.h, src/*.cc, lib/} and compiles both
   // plugins (in parallel: g++ takes about a second each).
   static void SetUpTestSuite() {
-    const std::string tmp = Env("TEST_TMPDIR");
+    const std::string tmp = TestEnv("TEST_TMPDIR");
     ASSERT_FALSE(tmp.empty());
     for (const char* dir : {"/sdk", "/sdk/core", "/src", "/lib"}) {
       mkdir((tmp + dir).c_str(), 0755);

@@ -10,6 +10,7 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "testing/memcached_server.h"
+#include "testing/runfiles.h"
 
 namespace ca = cache_alchemy;
 
@@ -143,12 +144,9 @@ TEST_F(MemcachedPluginTest, FailsOpenWhenTheServerIsDown) {
 }
 
 TEST(MemcachedPluginLibraryTest, ExportsOnlyTheBackendDescriptor) {
-  const char* srcdir = std::getenv("TEST_SRCDIR");
-  const char* workspace = std::getenv("TEST_WORKSPACE");
-  ASSERT_NE(srcdir, nullptr);
-  const std::string path =
-      std::string(srcdir) + "/" + (workspace ? workspace : "cache_alchemy") +
-      "/plugins/memcached/cache_alchemy_contrib.backends.memcached.so";
+  ASSERT_FALSE(ca::testing::TestEnv("TEST_SRCDIR").empty());
+  const std::string path = ca::testing::Runfile(
+      "plugins/memcached/cache_alchemy_contrib.backends.memcached.so");
   boost::dll::library_info info(path);
   std::vector<std::string> exported;
   for (const std::string& s : info.symbols()) {
