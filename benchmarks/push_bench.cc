@@ -26,9 +26,8 @@
 #include <vector>
 
 #include "benchmark/benchmark.h"
-#include "benchmarks/hit_loop.h"
+#include "benchmarks/redis_support.h"
 #include "cache_alchemy/cache_alchemy.h"
-#include "testing/redis_server.h"
 
 namespace ca = cache_alchemy;
 
@@ -162,10 +161,8 @@ BENCHMARK(BM_ClearToSeenDelay)
 }  // namespace
 
 int main(int argc, char** argv) {
-  ca::testing::RedisServer* server = ca::testing::SharedRedisServer();
   ca::config::DefaultConfig config;
-  Client() = ca::RedisClient::FromUrl(server->url());
-  config.cache_redis_client = Client();
+  ca::bench::UsePrivateRedis(config);
   benchmark::Initialize(&argc, argv);
   if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
   benchmark::RunSpecifiedBenchmarks();
