@@ -40,6 +40,7 @@
 #include "core/backend.h"
 #include "core/errors.h"
 #include "core/internal/function_cache.h"
+#include "core/internal/signature.h"
 #include "core/key_encoder.h"
 #include "core/options.h"
 #include "core/strict_key.h"
@@ -96,38 +97,6 @@ template <typename T>
 struct IsArgPattern : std::false_type {};
 template <typename V>
 struct IsArgPattern<ArgPattern<V>> : std::true_type {};
-
-// Deduces `R(Args...)` from a callable.
-template <typename F>
-struct Signature : Signature<decltype(&F::operator())> {};
-template <typename R, typename... A>
-struct Signature<R (*)(A...)> {
-  using type = R(A...);
-};
-template <typename R, typename... A>
-struct Signature<R(A...)> {
-  using type = R(A...);
-};
-template <typename C, typename R, typename... A>
-struct Signature<R (C::*)(A...)> {
-  using type = R(A...);
-};
-template <typename C, typename R, typename... A>
-struct Signature<R (C::*)(A...) const> {
-  using type = R(A...);
-};
-template <typename C, typename R, typename... A>
-struct Signature<R (C::*)(A...) noexcept> {
-  using type = R(A...);
-};
-template <typename C, typename R, typename... A>
-struct Signature<R (C::*)(A...) const noexcept> {
-  using type = R(A...);
-};
-template <typename R, typename... A>
-struct Signature<R (*)(A...) noexcept> {
-  using type = R(A...);
-};
 
 }  // namespace internal
 
@@ -450,9 +419,6 @@ struct CachedFunctionFor<R(Args...)> {
     CheckFrom<From, I + 1, Rest...>();
   }
 };
-
-template <typename F>
-using SignatureOf = typename Signature<std::decay_t<F>>::type;
 
 template <typename F>
 auto Wrap(const CacheOptions& options, Family family, bool force_method,
