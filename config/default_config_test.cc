@@ -25,15 +25,7 @@ using ::testing::IsEmpty;
 // Clears every DefaultConfig variable from the environment for a test.
 class DefaultConfigTest : public ::testing::Test {
  protected:
-  DefaultConfigTest() {
-    for (const KeySpec& spec : DefaultConfig::default_schema().keys) {
-      cleared_.push_back(std::make_unique<ScopedEnv>(spec.name, std::nullopt));
-    }
-    cleared_.push_back(
-        std::make_unique<ScopedEnv>(kConfigFileEnv, std::nullopt));
-  }
-
-  std::vector<std::unique_ptr<ScopedEnv>> cleared_;
+  internal::ScopedDefaultEnvCleared clean_env_;
 };
 
 TEST_F(DefaultConfigTest, KeysAndDefaultsOfTheContract) {

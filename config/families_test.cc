@@ -25,13 +25,7 @@ constexpr char kMemoryCache[] = "cache_alchemy.backends.memory.MemoryCache";
 
 class FamiliesTest : public ::testing::Test {
  protected:
-  FamiliesTest() {
-    for (const auto& spec : DefaultConfig::default_schema().keys) {
-      cleared_.push_back(std::make_unique<ScopedEnv>(spec.name, std::nullopt));
-    }
-    cleared_.push_back(
-        std::make_unique<ScopedEnv>(ca::config::kConfigFileEnv, std::nullopt));
-  }
+  ca::config::internal::ScopedDefaultEnvCleared clean_env_;
 
   // Counts calls, so a test sees which calls were computed.
   std::function<int(int)> Counting() {
@@ -42,7 +36,6 @@ class FamiliesTest : public ::testing::Test {
   }
 
   int calls_ = 0;
-  std::vector<std::unique_ptr<ScopedEnv>> cleared_;
 };
 
 TEST_F(FamiliesTest, MemoryCacheTakesBackendAndLimitFromTheConfig) {

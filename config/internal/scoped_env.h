@@ -1,5 +1,5 @@
-// INTERNAL (tests only): sets or clears an environment variable for the
-// lifetime of the object and restores the previous state afterwards.
+// INTERNAL (tests only): sets or clears environment variables for the
+// lifetime of an object and restores the previous state afterwards.
 //
 //   ScopedEnv limit("CACHE_ALCHEMY_DEFAULT_LIMIT", "7");
 //   ScopedEnv no_file("CACHE_ALCHEMY_CONFIG_FILE", std::nullopt);
@@ -8,8 +8,12 @@
 #define CACHE_ALCHEMY_CONFIG_INTERNAL_SCOPED_ENV_H_
 
 #include <cstdlib>
+#include <memory>
 #include <optional>
 #include <string>
+#include <vector>
+
+#include "config/default_config.h"
 
 namespace cache_alchemy {
 namespace config {
@@ -39,6 +43,23 @@ class ScopedEnv {
 
   std::string name_;
   std::optional<std::string> old_;
+};
+
+// Unsets every DefaultConfig variable and CACHE_ALCHEMY_CONFIG_FILE for the
+// lifetime of the object, so a test sees no value from the machine's
+// environment. Not thread-safe, like ScopedEnv.
+class ScopedDefaultEnvCleared {
+ public:
+  ScopedDefaultEnvCleared() {
+    for (const KeySpec& spec : DefaultConfig::default_schema().keys) {
+      cleared_.push_back(std::make_unique<ScopedEnv>(spec.name, std::nullopt));
+    }
+    cleared_.push_back(
+        std::make_unique<ScopedEnv>(kConfigFileEnv, std::nullopt));
+  }
+
+ private:
+  std::vector<std::unique_ptr<ScopedEnv>> cleared_;
 };
 
 }  // namespace internal
