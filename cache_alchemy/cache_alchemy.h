@@ -24,6 +24,7 @@
 #include "core/dependency.h"        // IWYU pragma: export
 #include "core/errors.h"            // IWYU pragma: export
 #include "core/key_encoder.h"       // IWYU pragma: export
+#include "core/log.h"               // IWYU pragma: export
 #include "core/namespaces.h"        // IWYU pragma: export
 #include "core/options.h"           // IWYU pragma: export
 #include "core/redis_client.h"      // IWYU pragma: export

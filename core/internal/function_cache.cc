@@ -3,10 +3,11 @@
 #include "core/internal/function_cache.h"
 
 #include <chrono>
-#include <cstdio>
 #include <utility>
 
+#include "absl/strings/str_cat.h"
 #include "core/internal/dependency_graph.h"
+#include "core/log.h"
 
 namespace cache_alchemy {
 namespace internal {
@@ -21,14 +22,12 @@ int64_t SteadyNowMs() {
       .count();
 }
 
-}  // namespace
+} // namespace
 
 FunctionCache::FunctionCache(ResolvedOptions options,
                              std::shared_ptr<CacheNamespace> ns,
                              ValueFormat format)
-    : options_(std::move(options)),
-      ns_(std::move(ns)),
-      format_(format),
+    : options_(std::move(options)), ns_(std::move(ns)), format_(format),
       node_(DependencyNode::ForFunction(options_.backend, options_.prefix,
                                         options_.name)) {}
 
@@ -36,30 +35,30 @@ FunctionCache::~FunctionCache() = default;
 
 void FunctionCache::RegisterDependencies() {
   node_->AddOwner(weak_from_this());
-  for (const auto& dep : options_.dependencies) {
+  for (const auto &dep : options_.dependencies) {
     dep.node()->AddDependent(weak_from_this());
   }
 }
 
-bool FunctionCache::Lookup(const std::string& key, ValueVisitor visit,
-                           void* context) {
+bool FunctionCache::Lookup(const std::string &key, ValueVisitor visit,
+                           void *context) {
   try {
     return ns_->Lookup(key, visit, context);
-  } catch (const std::exception& e) {
+  } catch (const std::exception &e) {
     ReportBackendError("lookup", e);
     return false;
   }
 }
 
-FunctionCache::Ticket FunctionCache::JoinOrLead(const std::string& key) {
+FunctionCache::Ticket FunctionCache::JoinOrLead(const std::string &key) {
   uint64_t ns_generation = 0;
   try {
     ns_generation = ns_->InvalidationGeneration();
-  } catch (const std::exception& e) {
+  } catch (const std::exception &e) {
     ReportBackendError("invalidation generation", e);
   }
   absl::MutexLock lock(&flights_mu_);
-  auto& slot = flights_[key];
+  auto &slot = flights_[key];
   // A computation that began before an invalidation the backend heard of
   // (a clear in another process) may return a stale value: do not join it,
   // lead a new one (the old leader removes only its own flight).
@@ -71,14 +70,15 @@ FunctionCache::Ticket FunctionCache::JoinOrLead(const std::string& key) {
   return Ticket{slot, true, generation_.load(std::memory_order_acquire)};
 }
 
-std::shared_ptr<const void> FunctionCache::Wait(Flight& flight) {
+std::shared_ptr<const void> FunctionCache::Wait(Flight &flight) {
   absl::MutexLock lock(&flight.mu);
   flight.mu.Await(absl::Condition(&flight.done));
-  if (flight.error) std::rethrow_exception(flight.error);
+  if (flight.error)
+    std::rethrow_exception(flight.error);
   return flight.value;
 }
 
-void FunctionCache::Finish(const Ticket& ticket, const std::string& key,
+void FunctionCache::Finish(const Ticket &ticket, const std::string &key,
                            std::shared_ptr<const void> value,
                            std::exception_ptr error,
                            std::optional<StoredValue> stored) {
@@ -94,7 +94,8 @@ void FunctionCache::Finish(const Ticket& ticket, const std::string& key,
     auto it = flights_.find(key);
     // A clear may have dropped this flight (and a newer one may stand in its
     // place): only remove our own.
-    if (it != flights_.end() && it->second == ticket.flight) flights_.erase(it);
+    if (it != flights_.end() && it->second == ticket.flight)
+      flights_.erase(it);
   }
   absl::MutexLock lock(&ticket.flight->mu);
   ticket.flight->value = std::move(value);
@@ -102,52 +103,60 @@ void FunctionCache::Finish(const Ticket& ticket, const std::string& key,
   ticket.flight->done = true;
 }
 
-void FunctionCache::Store(const std::string& key, StoredValue value) {
+void FunctionCache::Store(const std::string &key, StoredValue value) {
   try {
     ns_->Store(key, std::move(value));
-  } catch (const std::exception& e) {
+  } catch (const std::exception &e) {
     ReportBackendError("store", e);
   }
 }
 
-void FunctionCache::ReportBackendError(const char* operation,
-                                       const std::exception& e) {
+void FunctionCache::ReportBackendError(const char *operation,
+                                       const std::exception &e) {
   CountError();
   const int64_t now = SteadyNowMs();
   int64_t last = last_error_log_ms_.load(std::memory_order_relaxed);
-  if (last != INT64_MIN && now - last < kErrorLogIntervalMs) return;
-  if (!last_error_log_ms_.compare_exchange_strong(last, now,
+  if ((last != INT64_MIN && now - last < kErrorLogIntervalMs) ||
+      !last_error_log_ms_.compare_exchange_strong(last, now,
                                                   std::memory_order_relaxed)) {
-    return;  // another thread logs this one
+    // Within the interval, or another thread logs this one.
+    suppressed_logs_.fetch_add(1, std::memory_order_relaxed);
+    return;
   }
-  std::fprintf(stderr,
-               "cache_alchemy: backend '%s' failed (%s) for function '%s': "
-               "%s; the function is called uncached (fail-open). Errors of "
-               "this function are logged at most every %lld s.\n",
-               options_.backend.c_str(), operation, options_.name.c_str(),
-               e.what(), static_cast<long long>(kErrorLogIntervalMs / 1000));
+  const int64_t suppressed =
+      suppressed_logs_.exchange(0, std::memory_order_relaxed);
+  std::string message = absl::StrCat(
+      operation, " failed: ", e.what(),
+      "; the function is called uncached (fail-open). Errors of this "
+      "function are logged at most every ",
+      kErrorLogIntervalMs / 1000, " s");
+  if (suppressed > 0) {
+    absl::StrAppend(&message, " (", suppressed, " more since the last line)");
+  }
+  Log(LogLevel::kWarning, message, options_.name, options_.backend);
 }
 
 int64_t FunctionCache::ClearAll() {
   return CascadeClear(shared_from_this(), std::nullopt);
 }
 
-int64_t FunctionCache::ClearMatching(const KeyPattern& pattern) {
+int64_t FunctionCache::ClearMatching(const KeyPattern &pattern) {
   return CascadeClear(shared_from_this(), pattern);
 }
 
 int64_t FunctionCache::ClearLocal() {
-  return ClearLocalWith([](CacheNamespace& ns) { return ns.Clear(); });
+  return ClearLocalWith([](CacheNamespace &ns) { return ns.Clear(); });
 }
 
-int64_t FunctionCache::ClearLocalMatching(const KeyPattern& pattern) {
+int64_t FunctionCache::ClearLocalMatching(const KeyPattern &pattern) {
   return ClearLocalWith(
-      [&pattern](CacheNamespace& ns) { return ns.ClearMatching(pattern); });
+      [&pattern](CacheNamespace &ns) { return ns.ClearMatching(pattern); });
 }
 
 int64_t FunctionCache::ClearLocalWith(
-    absl::FunctionRef<int64_t(CacheNamespace&)> clear) {
-  if (!enabled()) return 0;
+    absl::FunctionRef<int64_t(CacheNamespace &)> clear) {
+  if (!enabled())
+    return 0;
   absl::WriterMutexLock lock(&clear_mu_);
   generation_.fetch_add(1, std::memory_order_acq_rel);
   {
@@ -158,52 +167,56 @@ int64_t FunctionCache::ClearLocalWith(
   }
   try {
     return clear(*ns_);
-  } catch (const std::exception& e) {
+  } catch (const std::exception &e) {
     ReportBackendError("clear", e);
     return 0;
   }
 }
 
-NamedPattern FunctionCache::ToNamed(const KeyPattern& pattern) const {
+NamedPattern FunctionCache::ToNamed(const KeyPattern &pattern) const {
   NamedPattern named;
   for (size_t i = 0;
        i < pattern.segments.size() && i < options_.keyed_params.size(); ++i) {
-    if (!pattern.segments[i].has_value()) continue;
-    const ParamInfo& param = options_.keyed_params[i];
+    if (!pattern.segments[i].has_value())
+      continue;
+    const ParamInfo &param = options_.keyed_params[i];
     named.slots.push_back({param.name, param.type, *pattern.segments[i]});
   }
   return named;
 }
 
-std::optional<KeyPattern> FunctionCache::FromNamed(
-    const NamedPattern& named) const {
-  if (!options_.strict || !options_.explicit_param_names) return std::nullopt;
+std::optional<KeyPattern>
+FunctionCache::FromNamed(const NamedPattern &named) const {
+  if (!options_.strict || !options_.explicit_param_names)
+    return std::nullopt;
   KeyPattern pattern;
   pattern.segments.resize(options_.keyed_params.size());
-  for (const auto& slot : named.slots) {
+  for (const auto &slot : named.slots) {
     bool found = false;
     for (size_t i = 0; i < options_.keyed_params.size(); ++i) {
-      const ParamInfo& param = options_.keyed_params[i];
+      const ParamInfo &param = options_.keyed_params[i];
       if (param.name == slot.name && param.type == slot.type) {
         pattern.segments[i] = slot.bytes;
         found = true;
         break;
       }
     }
-    if (!found) return std::nullopt;
+    if (!found)
+      return std::nullopt;
   }
   return pattern;
 }
 
 int64_t FunctionCache::size() {
-  if (!enabled()) return 0;
+  if (!enabled())
+    return 0;
   try {
     return ns_->Size();
-  } catch (const std::exception& e) {
+  } catch (const std::exception &e) {
     ReportBackendError("size", e);
     return 0;
   }
 }
 
-}  // namespace internal
-}  // namespace cache_alchemy
+} // namespace internal
+} // namespace cache_alchemy

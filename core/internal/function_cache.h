@@ -42,12 +42,12 @@ struct ParamInfo {
 struct ResolvedOptions {
   std::string name;
   std::string prefix;
-  std::string backend;  // dotted name; empty when pass-through
+  std::string backend; // dotted name; empty when pass-through
   int64_t limit = -1;
   int64_t expire = -1;
   bool is_method = false;
   bool strict = false;
-  bool explicit_param_names = false;  // `params` given by the user
+  bool explicit_param_names = false; // `params` given by the user
   std::vector<ParamInfo> keyed_params;
   std::vector<CacheDependency> dependencies;
 };
@@ -69,33 +69,33 @@ struct Flight {
   uint64_t ns_generation = 0;
   absl::Mutex mu;
   bool done ABSL_GUARDED_BY(mu) = false;
-  std::shared_ptr<const void> value ABSL_GUARDED_BY(mu);  // the R object
+  std::shared_ptr<const void> value ABSL_GUARDED_BY(mu); // the R object
   std::exception_ptr error ABSL_GUARDED_BY(mu);
 };
 
 // Thread safety: every public method may be called from any thread.
 class FunctionCache : public std::enable_shared_from_this<FunctionCache> {
- public:
+public:
   // `ns` is null for a pass-through function (limit or expire 0).
   FunctionCache(ResolvedOptions options, std::shared_ptr<CacheNamespace> ns,
                 ValueFormat format);
   ~FunctionCache();
 
-  FunctionCache(const FunctionCache&) = delete;
-  FunctionCache& operator=(const FunctionCache&) = delete;
+  FunctionCache(const FunctionCache &) = delete;
+  FunctionCache &operator=(const FunctionCache &) = delete;
 
   // Registers this function as a dependent of each of its dependencies. Call
   // once, right after construction (needs shared_from_this).
   void RegisterDependencies();
 
-  const ResolvedOptions& options() const { return options_; }
+  const ResolvedOptions &options() const { return options_; }
   bool enabled() const { return ns_ != nullptr; }
   ValueFormat format() const { return format_; }
-  const std::shared_ptr<DependencyNode>& node() const { return node_; }
+  const std::shared_ptr<DependencyNode> &node() const { return node_; }
 
   // Hit path. Returns true if the backend had `key` and called `visit`.
   // Backend errors count as errors and read as a miss (fail-open).
-  bool Lookup(const std::string& key, ValueVisitor visit, void* context);
+  bool Lookup(const std::string &key, ValueVisitor visit, void *context);
 
   // Single flight. Returns the flight for `key` and whether the caller leads
   // it (must compute and then call `Finish`). Followers call `Wait`.
@@ -104,15 +104,15 @@ class FunctionCache : public std::enable_shared_from_this<FunctionCache> {
     bool leader = false;
     uint64_t generation = 0;
   };
-  Ticket JoinOrLead(const std::string& key);
+  Ticket JoinOrLead(const std::string &key);
 
   // Blocks until the flight is done; returns its value or rethrows its error.
-  static std::shared_ptr<const void> Wait(Flight& flight);
+  static std::shared_ptr<const void> Wait(Flight &flight);
 
   // Ends a flight led by the caller. With `error`, nothing is stored. With
   // `stored` set, it is stored under `key` unless the function was cleared
   // since the ticket was taken (the value may predate the clear).
-  void Finish(const Ticket& ticket, const std::string& key,
+  void Finish(const Ticket &ticket, const std::string &key,
               std::shared_ptr<const void> value, std::exception_ptr error,
               std::optional<StoredValue> stored);
 
@@ -120,18 +120,18 @@ class FunctionCache : public std::enable_shared_from_this<FunctionCache> {
   int64_t ClearAll();
   // Clears entries matching `pattern` (one slot per keyed parameter) and
   // cascades. Returns the total count. REQUIRES: options().strict.
-  int64_t ClearMatching(const KeyPattern& pattern);
+  int64_t ClearMatching(const KeyPattern &pattern);
 
   // Local clears, without cascade (used by the dependency graph).
   int64_t ClearLocal();
-  int64_t ClearLocalMatching(const KeyPattern& pattern);
+  int64_t ClearLocalMatching(const KeyPattern &pattern);
 
   // Converts a by-position pattern into a by-name one (for cascading), and a
   // by-name one back into this function's positional pattern. The latter
   // returns nullopt when this function cannot apply it precisely (not
   // strict, or a named parameter it lacks): the caller then clears fully.
-  NamedPattern ToNamed(const KeyPattern& pattern) const;
-  std::optional<KeyPattern> FromNamed(const NamedPattern& pattern) const;
+  NamedPattern ToNamed(const KeyPattern &pattern) const;
+  std::optional<KeyPattern> FromNamed(const NamedPattern &pattern) const;
 
   // The number of flights finished so far (each after its store). A caller
   // that read it before its lookup and sees it unchanged after taking the
@@ -149,14 +149,14 @@ class FunctionCache : public std::enable_shared_from_this<FunctionCache> {
   // Entries currently held by the backend for this function (0 if disabled).
   int64_t size();
 
- private:
-  void Store(const std::string& key, StoredValue value);
-  // Counts a backend failure (fail-open) and logs it to stderr, at most once
-  // per interval per function.
-  void ReportBackendError(const char* operation, const std::exception& e);
+private:
+  void Store(const std::string &key, StoredValue value);
+  // Counts a backend failure (fail-open) and logs it (core/log.h), at most
+  // once per interval per function.
+  void ReportBackendError(const char *operation, const std::exception &e);
   // Bumps the generation, drops pending flights and runs `clear` on the
   // namespace, exclusive of stores.
-  int64_t ClearLocalWith(absl::FunctionRef<int64_t(CacheNamespace&)> clear);
+  int64_t ClearLocalWith(absl::FunctionRef<int64_t(CacheNamespace &)> clear);
 
   const ResolvedOptions options_;
   const std::shared_ptr<CacheNamespace> ns_;
@@ -169,6 +169,8 @@ class FunctionCache : public std::enable_shared_from_this<FunctionCache> {
   std::atomic<uint64_t> finished_flights_{0};
   // Steady-clock milliseconds of the last logged backend error.
   std::atomic<int64_t> last_error_log_ms_{INT64_MIN};
+  // Lines not logged since the last one (rate limit).
+  std::atomic<int64_t> suppressed_logs_{0};
 
   // Bumped by every clear. A flight remembers the value it saw when it began
   // and stores its result only if no clear happened since.
@@ -178,11 +180,11 @@ class FunctionCache : public std::enable_shared_from_this<FunctionCache> {
   absl::Mutex clear_mu_;
   // Guards the single-flight table.
   absl::Mutex flights_mu_;
-  absl::flat_hash_map<std::string, std::shared_ptr<Flight>> flights_
-      ABSL_GUARDED_BY(flights_mu_);
+  absl::flat_hash_map<std::string, std::shared_ptr<Flight>>
+      flights_ ABSL_GUARDED_BY(flights_mu_);
 };
 
-}  // namespace internal
-}  // namespace cache_alchemy
+} // namespace internal
+} // namespace cache_alchemy
 
-#endif  // CACHE_ALCHEMY_CORE_INTERNAL_FUNCTION_CACHE_H_
+#endif // CACHE_ALCHEMY_CORE_INTERNAL_FUNCTION_CACHE_H_
