@@ -13,7 +13,8 @@
 // struct or a virtual function here bumps it, and the loader refuses a plugin
 // built for another version before calling into it.
 //
-// A complete backend:
+// A complete backend (the export macro is in core/plugin_export.h, which only
+// a plugin's export file includes):
 //
 //   class MyCache : public cache_alchemy::Backend { ... };
 //   CACHE_ALCHEMY_EXPORT_BACKEND(MyCache, [] { return new MyCache(); })
@@ -25,7 +26,6 @@
 #ifndef CACHE_ALCHEMY_CORE_BACKEND_H_
 #define CACHE_ALCHEMY_CORE_BACKEND_H_
 
-#include <boost/dll/alias.hpp>
 #include <cstdint>
 #include <map>
 #include <memory>
@@ -193,19 +193,5 @@ struct BackendDescriptor {
 };
 
 }  // namespace cache_alchemy
-
-// Exports backend class `ClassName` from a plugin library, as the Boost.DLL
-// alias `cache_alchemy_backend_<ClassName>` pointing at its
-// `BackendDescriptor`. `factory` is an expression convertible to
-// `cache_alchemy::Backend* (*)()` (a captureless lambda or a function). Use
-// once per class, at global namespace scope, in one source file of the plugin.
-#define CACHE_ALCHEMY_EXPORT_BACKEND(ClassName, factory)                    \
-  namespace cache_alchemy_plugin_##ClassName {                              \
-    const ::cache_alchemy::BackendDescriptor kDescriptor = {                \
-        ::cache_alchemy::kPluginAbiVersion, ::cache_alchemy::kStdlibAbiTag, \
-        #ClassName, +(factory)};                                            \
-  }                                                                         \
-  BOOST_DLL_ALIAS(cache_alchemy_plugin_##ClassName::kDescriptor,            \
-                  cache_alchemy_backend_##ClassName)
 
 #endif  // CACHE_ALCHEMY_CORE_BACKEND_H_

@@ -2,7 +2,7 @@
 // values as JSON text (cereal JSON archives) in Redis. See docs/redis.md.
 
 #include "backends/redis_common/serialized_backend.h"
-#include "core/backend.h"
+#include "core/plugin_export.h"
 
 CACHE_ALCHEMY_EXPORT_BACKEND(
     DistributedJsonCache, []() -> cache_alchemy::Backend* {

@@ -3,7 +3,7 @@
 
 #include "backends/memory/distributed_memory_cache.h"
 #include "backends/memory/memory_cache.h"
-#include "core/backend.h"
+#include "core/plugin_export.h"
 
 CACHE_ALCHEMY_EXPORT_BACKEND(MemoryCache, []() -> cache_alchemy::Backend* {
   return new cache_alchemy::memory::MemoryCache();

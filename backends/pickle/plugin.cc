@@ -2,7 +2,7 @@
 // values as cereal portable binary in Redis. See docs/redis.md.
 
 #include "backends/redis_common/serialized_backend.h"
-#include "core/backend.h"
+#include "core/plugin_export.h"
 
 CACHE_ALCHEMY_EXPORT_BACKEND(
     DistributedPickleCache, []() -> cache_alchemy::Backend* {

@@ -4,7 +4,7 @@
 
 #include <cstdlib>
 
-#include "core/backend.h"
+#include "core/plugin_export.h"
 
 namespace {
 

@@ -3,7 +3,7 @@
 
 #include <stdexcept>
 
-#include "core/backend.h"
+#include "core/plugin_export.h"
 
 CACHE_ALCHEMY_EXPORT_BACKEND(Throwing, []() -> cache_alchemy::Backend* {
   throw std::runtime_error("cannot reach the rocks store at /dev/null");

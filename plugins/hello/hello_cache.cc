@@ -5,7 +5,7 @@
 #include <string>
 #include <utility>
 
-#include "core/backend.h"
+#include "core/plugin_export.h"
 #include "core/strict_key.h"
 
 namespace ca = cache_alchemy;

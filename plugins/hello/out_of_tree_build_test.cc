@@ -48,7 +48,7 @@ std::pair<int, std::string> RunShell(const std::string& command,
 // A plugin that claims the next ABI version: its descriptor is written by
 // hand, as an old or future build of the SDK would have written it.
 constexpr char kFuturePlugin[] = R"(
-#include "core/backend.h"
+#include "core/plugin_export.h"
 #include <cstdlib>
 const cache_alchemy::BackendDescriptor kFuture = {
     cache_alchemy::kPluginAbiVersion + 1, cache_alchemy::kStdlibAbiTag,
@@ -66,7 +66,7 @@ class OutOfTreeBuildTest : public ::testing::Test {
     for (const char* dir : {"/sdk", "/sdk/core", "/src", "/lib"}) {
       mkdir((tmp + dir).c_str(), 0755);
     }
-    for (const char* header : {"backend.h", "clock.h", "strict_key.h"}) {
+    for (const char* header : {"backend.h", "clock.h", "plugin_export.h", "strict_key.h"}) {
       const std::string text = ReadFile(Runfile(std::string("core/") + header));
       ASSERT_FALSE(text.empty()) << header << " is not in the runfiles";
       WriteFile(tmp + "/sdk/core/" + header, text);

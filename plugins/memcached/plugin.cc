@@ -2,7 +2,7 @@
 // MemcachedCache backend class. Nothing else of this library is visible
 // outside it (it is compiled with -fvisibility=hidden).
 
-#include "core/backend.h"
+#include "core/plugin_export.h"
 #include "plugins/memcached/memcached_cache.h"
 
 CACHE_ALCHEMY_EXPORT_BACKEND(MemcachedCache, []() -> cache_alchemy::Backend* {
