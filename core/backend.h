@@ -41,8 +41,11 @@ namespace cache_alchemy {
 // The version of this file's layout. The loader compares it with the value a
 // plugin was built with and refuses a mismatch, naming both.
 // Version 2 added `Backend::Stats`, `CacheNamespace::InvalidationGeneration`
-// and `RedisClient::Subscribe`.
-inline constexpr int32_t kPluginAbiVersion = 2;
+// and `RedisClient::Subscribe`. Version 3 added the fence of
+// `CacheNamespace::Lookup`/`Store`, `Backend::key_format` and
+// `Backend::kRequiresStableName`, and `NamespaceSpec::name` carries the
+// function's signature.
+inline constexpr int32_t kPluginAbiVersion = 3;
 
 // Identifies the C++ standard library ABI a plugin was built with (libstdc++'s
 // dual ABI changes the layout of std::string). Checked on load like the
@@ -63,6 +66,15 @@ enum class ValueFormat : int32_t {
   kJson = 1,
   // Binary in `StoredValue::bytes` (cereal portable binary archive).
   kBinary = 2,
+};
+
+// How the keys a backend receives are written (core/key_encoder.h).
+enum class KeyFormat : int32_t {
+  // Compact self-delimiting bytes (may hold NUL and any byte).
+  kBinary = 0,
+  // Printable, shell-safe text: `42`, `"bob"`, `[1,2]`; strict segments
+  // separated by `|` (docs/redis.md, "Keys"). For stores humans inspect.
+  kText = 1,
 };
 
 // A type-erased cached value. Exactly one member is meaningful, chosen by the
@@ -88,8 +100,12 @@ struct KeyPattern {
 
 // What a backend is told about one cached function when it is opened.
 struct NamespaceSpec {
-  std::string prefix;      // cache_key_prefix (tenant); may be empty
-  std::string name;        // the function's identity; never empty
+  std::string prefix;  // cache_key_prefix (tenant); may be empty
+  // The function's identity: its name, '@' and 8 hex digits naming its
+  // signature (argument and result types, strict, is_method), e.g.
+  // "app.get_user@1f0c2a9e". Never empty. Two opens with equal prefix and
+  // name share entries; entries of different signatures never meet.
+  std::string name;
   int64_t limit;           // max live entries: > 0, or -1 for unlimited
   int64_t expire_seconds;  // > 0, or -1 for never
   bool strict;             // keys are strict (segmented), see strict_key.h
@@ -108,26 +124,41 @@ struct HostContext {
 //
 // Thread safety: every method may be called from any number of threads at
 // once. Errors (an unreachable server, say) are reported by throwing a
-// std::exception; the core then fails open (it calls the function and counts
-// the error) and never lets the exception reach the user.
+// std::exception; for lookups and stores the core then fails open (it calls
+// the function and counts the error), while a failed clear reaches the user
+// as a ca::ClearError.
 class CacheNamespace {
  public:
   virtual ~CacheNamespace() = default;
 
   // If `key` holds a live value, calls `visit(context, value)` exactly once
   // and returns true. Otherwise returns false without calling `visit`.
-  virtual bool Lookup(const std::string& key, ValueVisitor visit,
-                      void* context) = 0;
+  // Either way, when `fence` is not null, sets `*fence` to an opaque token
+  // of the namespace's invalidation state as of this lookup (bytes of the
+  // backend's choosing; the core only hands it back to `Store`).
+  virtual bool Lookup(const std::string& key, ValueVisitor visit, void* context,
+                      std::string* fence) = 0;
 
   // Stores `value` under `key`, replacing any previous value, applying the
-  // namespace's limit and expiry.
-  virtual void Store(const std::string& key, StoredValue value) = 0;
+  // namespace's limit and expiry. With `fence` (the token of a Lookup of
+  // `key` made before the value was computed), the store is FENCED: it
+  // happens only if no clear that could cover `key` (full, partial, flush,
+  // in this process or, for shared stores, in any other) began since that
+  // Lookup; the check and the write are atomic with respect to clears.
+  // Returns false when the fence refused the value. Without `fence`, stores
+  // unconditionally and returns true.
+  virtual bool Store(const std::string& key, StoredValue value,
+                     const std::string* fence) = 0;
 
   // Removes every entry of this namespace; returns how many were removed.
+  // Fences: a Store whose Lookup came before this clear is refused. Throws
+  // when the entries could not be removed (the core reports it as a
+  // ClearError); a backend drops whatever local copies it can first.
   virtual int64_t Clear() = 0;
 
   // Removes the entries whose strict key matches `pattern`; returns how many.
-  // Only called on namespaces opened with `strict == true`.
+  // Only called on namespaces opened with `strict == true`. Fences and
+  // throws as Clear (a backend may fence more keys than match).
   virtual int64_t ClearMatching(const KeyPattern& pattern) = 0;
 
   // The number of live entries (for tests and introspection).
@@ -150,14 +181,22 @@ class Backend {
  public:
   // Bits of `requirements()`.
   static constexpr uint32_t kRequiresRedis = 1u << 0;
+  // Entries are shared with other processes or outlive this one: every
+  // function needs an explicit `CacheOptions::name`, since a default name
+  // (derived from the call site) changes when unrelated code moves.
+  static constexpr uint32_t kRequiresStableName = 1u << 1;
 
   virtual ~Backend() = default;
 
   // The form in which this backend stores values.
   virtual ValueFormat format() const = 0;
 
-  // What the host must provide in `HostContext`, as `k...` bits.
+  // What the host must provide (`HostContext`, names), as `k...` bits.
   virtual uint32_t requirements() const = 0;
+
+  // How this backend wants keys written. The default suits in-process
+  // stores; stores that people inspect (Redis) ask for kText.
+  virtual KeyFormat key_format() const { return KeyFormat::kBinary; }
 
   // Opens the store of one cached function. Two opens with the same prefix
   // and name share entries. OWNERSHIP: the caller owns the returned object
@@ -167,7 +206,8 @@ class Backend {
                                const HostContext& host) = 0;
 
   // Removes every entry this backend holds under `prefix` (in every
-  // namespace); returns how many.
+  // namespace); returns how many. Fences as CacheNamespace::Clear for every
+  // namespace, including those of other processes. Throws when it could not.
   virtual int64_t Flush(const HostContext& host, const std::string& prefix) = 0;
 
   // The names of the namespaces this backend holds entries for under

@@ -2,14 +2,19 @@
 
 #include <cxxabi.h>
 
+#include <atomic>
+#include <boost/crc.hpp>
 #include <cstdlib>
 #include <stdexcept>
 #include <string>
 
+#include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "core/cached_function.h"
 #include "core/defaults.h"
+#include "core/internal/dependency_graph.h"
+#include "core/log.h"
 #include "core/namespaces.h"
 #include "core/registry.h"
 
@@ -75,6 +80,38 @@ std::string ResolvePrefix(std::string_view given, const Defaults& defaults) {
   return given.empty() ? defaults.cache_key_prefix : std::string(given);
 }
 
+// 8 hex digits naming everything that must match for two wrappers to share
+// entries besides the name: argument and result types, strict and
+// is_method (a fast key and a strict key can be the same bytes). CRC-32 of
+// the mangled signature: the same in every build of one ABI, so processes
+// of different builds still share.
+std::string SignatureTag(const SignatureInfo& sig, bool strict,
+                         bool is_method) {
+  const std::string text =
+      absl::StrCat(sig.signature, "|strict=", strict, "|method=", is_method);
+  boost::crc_32_type crc;
+  crc.process_bytes(text.data(), text.size());
+  return absl::StrCat(absl::Hex(crc.checksum(), absl::kZeroPad8));
+}
+
+// "file:line:column#n": unique per wrapper, so wrappers without a name
+// never share entries (one pool per wrapper, as the original).
+std::string DefaultName(const std::source_location& loc) {
+  static std::atomic<uint64_t> next{1};
+  return absl::StrCat(loc.file_name(), ":", loc.line(), ":", loc.column(), "#",
+                      next.fetch_add(1, std::memory_order_relaxed));
+}
+
+// The name part of a namespace id ("name@1f0c2a9e" -> "name").
+std::string NameOfId(const std::string& id) {
+  const size_t at = id.rfind('@');
+  if (at == std::string::npos || id.size() - at != 9) return id;
+  for (size_t i = at + 1; i < id.size(); ++i) {
+    if (!absl::ascii_isxdigit(static_cast<unsigned char>(id[i]))) return id;
+  }
+  return id.substr(0, at);
+}
+
 }  // namespace
 
 std::string TypeName(const std::type_info& type) {
@@ -90,17 +127,19 @@ std::shared_ptr<FunctionCache> MakeFunctionCache(
     const std::source_location& loc, const SignatureInfo& sig) {
   const Defaults defaults = CurrentDefaults();
   ResolvedOptions resolved;
-  resolved.limit = CheckedSetting("limit", options.limit, defaults.default_limit);
-  resolved.expire = CheckedSetting("expire", options.expire, defaults.default_expire);
+  resolved.limit =
+      CheckedSetting("limit", options.limit, defaults.default_limit);
+  resolved.expire =
+      CheckedSetting("expire", options.expire, defaults.default_expire);
   resolved.is_method = options.is_method || force_method;
   resolved.strict = options.strict;
   resolved.prefix = ResolvePrefix(options.cache_key_prefix, defaults);
   resolved.backend =
       options.backend.empty() ? BackendFor(family, defaults) : options.backend;
-  resolved.name =
-      options.name.empty()
-          ? absl::StrCat(loc.file_name(), ":", loc.line(), ":", loc.column())
-          : options.name;
+  resolved.name = options.name.empty() ? DefaultName(loc) : options.name;
+  resolved.id =
+      absl::StrCat(resolved.name, "@",
+                   SignatureTag(sig, resolved.strict, resolved.is_method));
   resolved.dependencies = options.dependency;
 
   const size_t arity = sig.param_types.size();
@@ -142,10 +181,24 @@ std::shared_ptr<FunctionCache> MakeFunctionCache(
 
   std::shared_ptr<CacheNamespace> ns;
   ValueFormat format = ValueFormat::kObject;
+  KeyFormat key_format = KeyFormat::kBinary;
   if (resolved.limit != 0 && resolved.expire != 0) {
     std::shared_ptr<Backend> backend =
         BackendRegistry::Global().Get(resolved.backend, defaults.plugin_path);
+    if ((backend->requirements() & Backend::kRequiresStableName) != 0 &&
+        options.name.empty()) {
+      throw std::invalid_argument(absl::StrCat(
+          "cached function at ", loc.file_name(), ":", loc.line(),
+          ": backend '", resolved.backend,
+          "' shares entries with other processes, so the function needs an "
+          "explicit name that stays the same from build to build, e.g. "
+          "ca::cache({.backend = \"",
+          resolved.backend,
+          "\", .name = \"myapp.get_user\"}, fn) (a name derived from the "
+          "call site would change whenever code above it moves)"));
+    }
     format = backend->format();
+    key_format = backend->key_format();
     const bool supported =
         format == ValueFormat::kObject ||
         (format == ValueFormat::kJson && sig.supports_json) ||
@@ -160,7 +213,7 @@ std::shared_ptr<FunctionCache> MakeFunctionCache(
           "core/value_codec.h"));
     }
     HostContext host = MakeHost(*backend, resolved.backend, defaults);
-    NamespaceSpec spec{resolved.prefix, resolved.name, resolved.limit,
+    NamespaceSpec spec{resolved.prefix, resolved.id, resolved.limit,
                        resolved.expire, resolved.strict};
     // The deleter holds the backend, and through it the plugin library.
     ns = std::shared_ptr<CacheNamespace>(
@@ -169,9 +222,9 @@ std::shared_ptr<FunctionCache> MakeFunctionCache(
     resolved.backend.clear();  // pass-through: no backend is used
   }
 
-  auto cache = std::make_shared<FunctionCache>(std::move(resolved),
-                                               std::move(ns), format);
-  cache->RegisterDependencies();
+  auto cache = std::make_shared<FunctionCache>(
+      std::move(resolved), std::move(ns), format, key_format);
+  cache->Register();
   return cache;
 }
 
@@ -195,7 +248,40 @@ int64_t flush_cache(std::string_view backend,
                     std::string_view cache_key_prefix) {
   return WithBackend(backend, [&](Backend& b, const HostContext& host,
                                   const internal::Defaults& defaults) {
-    return b.Flush(host, internal::ResolvePrefix(cache_key_prefix, defaults));
+    const std::string name(backend);
+    const std::string prefix =
+        internal::ResolvePrefix(cache_key_prefix, defaults);
+    // Fence first: a computation of a function flushed here that began
+    // before the flush is not stored after it (the backend fences other
+    // processes' computations itself).
+    std::vector<std::shared_ptr<internal::FunctionCache>> live =
+        internal::FunctionCache::Live([&](const internal::FunctionCache& f) {
+          return f.enabled() && f.options().backend == name &&
+                 f.options().prefix == prefix;
+        });
+    for (const auto& fn : live) fn->Fence();
+    int64_t removed = 0;
+    std::vector<ClearError::Failure> failures;
+    try {
+      removed = b.Flush(host, prefix);
+    } catch (const std::exception& e) {
+      internal::Log(
+          LogLevel::kError,
+          absl::StrCat("flush of prefix '", prefix, "' failed: ", e.what()), "",
+          name);
+      failures.push_back({"", name, e.what()});
+    }
+    // Dependents of the flushed functions are cleared as by a clear.
+    internal::Cascade cascade;
+    for (auto& fn : live) cascade.AddCleared(std::move(fn));
+    try {
+      removed += cascade.Run();
+    } catch (const ClearError& e) {
+      removed += e.removed();
+      failures.insert(failures.end(), e.failures().begin(), e.failures().end());
+    }
+    if (!failures.empty()) throw ClearError(std::move(failures), removed);
+    return removed;
   });
 }
 
@@ -203,8 +289,12 @@ std::set<std::string> get_all_namespace(std::string_view backend,
                                         std::string_view cache_key_prefix) {
   return WithBackend(backend, [&](Backend& b, const HostContext& host,
                                   const internal::Defaults& defaults) {
-    return b.Namespaces(host,
-                        internal::ResolvePrefix(cache_key_prefix, defaults));
+    std::set<std::string> names;
+    for (const std::string& id : b.Namespaces(
+             host, internal::ResolvePrefix(cache_key_prefix, defaults))) {
+      names.insert(internal::NameOfId(id));
+    }
+    return names;
   });
 }
 

@@ -77,6 +77,9 @@ enum class Family { kMemory, kJson, kPickle };
 
 // What the non-template wrap code needs to know about a signature.
 struct SignatureInfo {
+  // typeid(R(decayed Args...)).name(): names the argument and result types
+  // (stable across builds of one ABI); part of the function's identity.
+  std::string signature;
   std::vector<std::type_index> param_types;
   bool first_param_encodable = true;
   std::string result_type;
@@ -126,7 +129,8 @@ class CachedFunction<R(Args...)> {
         state_(std::move(state)),
         first_keyed_(state_->options().is_method && kArity > 0 ? 1 : 0),
         strict_(state_->options().strict),
-        format_(state_->format()) {}
+        format_(state_->format()),
+        key_format_(state_->key_format()) {}
 
   // Returns the cached result for `args`, or calls the function once and
   // stores its result. An exception from the function reaches the caller and
@@ -139,8 +143,12 @@ class CachedFunction<R(Args...)> {
     }
     std::string key = MakeKey(args...);
     std::optional<R> found;
+    // The backend's invalidation state as of the lookup: the store of a
+    // value computed after a miss is refused if a clear came in between.
+    std::string fence;
+    bool fenced = false;
     const uint64_t finished = state.finished_flights();
-    if (state.Lookup(key, &DecodeInto, this_context(&found))) {
+    if (state.Lookup(key, &DecodeInto, this_context(&found), &fence, &fenced)) {
       if (found) {
         state.CountHit();
         return std::move(*found);
@@ -160,9 +168,10 @@ class CachedFunction<R(Args...)> {
     // second round trip.
     found.reset();
     if (state.finished_flights() != finished &&
-        state.Lookup(key, &DecodeInto, this_context(&found)) && found) {
+        state.Lookup(key, &DecodeInto, this_context(&found), &fence, &fenced) &&
+        found) {
       auto value = std::make_shared<const R>(std::move(*found));
-      state.Finish(ticket, key, value, nullptr, std::nullopt);
+      state.Finish(ticket, key, value, nullptr, std::nullopt, nullptr);
       state.CountHit();
       return *value;
     }
@@ -171,8 +180,8 @@ class CachedFunction<R(Args...)> {
       value = std::make_shared<const R>(fn_(std::forward<Args>(args)...));
     } catch (...) {
       state.CountMiss();
-      state.Finish(ticket, key, nullptr, std::current_exception(),
-                   std::nullopt);
+      state.Finish(ticket, key, nullptr, std::current_exception(), std::nullopt,
+                   nullptr);
       throw;
     }
     state.CountMiss();
@@ -182,12 +191,17 @@ class CachedFunction<R(Args...)> {
     } catch (const std::exception&) {
       state.CountError();
     }
-    state.Finish(ticket, key, value, nullptr, std::move(stored));
+    state.Finish(ticket, key, value, nullptr, std::move(stored),
+                 fenced ? &fence : nullptr);
     return *value;
   }
 
   // Removes every entry of this function and of its dependents; returns how
-  // many were removed in all.
+  // many were removed in all. Fenced: a value computed from data older than
+  // the clear is never stored after it returns (here or in another process
+  // sharing the store). Throws ClearError (core/errors.h) naming every
+  // function that could not be cleared (its backend unreachable), after
+  // clearing the rest; it never returns as if it had cleared.
   int64_t cache_clear() const { return state_->ClearAll(); }
 
   // Partial clear (strict functions only). Each pattern is a value (matches
@@ -195,6 +209,7 @@ class CachedFunction<R(Args...)> {
   // patterns apply to the keyed parameters in order (after the object of a
   // method); parameters without a pattern match anything. Returns the number
   // of entries removed, dependents included.
+  // Fenced and throwing ClearError as `cache_clear()`.
   // Throws UnsupportedError on a non-strict function; std::invalid_argument
   // for an unknown name, a parameter given twice, too many patterns, or a
   // value not convertible to its parameter's type.
@@ -205,9 +220,10 @@ class CachedFunction<R(Args...)> {
           "cache_clear(patterns...) on '" + state_->options().name +
           "': partial clears need a strict function (CacheOptions::strict)");
     }
-    KeyPattern pattern;
-    pattern.segments.resize(kArity - first_keyed_);
-    std::vector<bool> set(pattern.segments.size(), false);
+    internal::TypedPattern pattern;
+    pattern.binary.segments.resize(kArity - first_keyed_);
+    pattern.text.segments.resize(kArity - first_keyed_);
+    std::vector<bool> set(pattern.binary.segments.size(), false);
     size_t next_position = 0;
     AddPattern(first, &pattern, &set, &next_position);
     (AddPattern(rest, &pattern, &set, &next_position), ...);
@@ -254,25 +270,26 @@ class CachedFunction<R(Args...)> {
     ValueCodec<R>::Decode(c->format, value, c->out);
   }
 
-  // The key of one call: all keyed arguments (fast), or one segment per
-  // keyed argument (strict).
+  // The key of one call, in the backend's key format: all keyed arguments
+  // (fast), or one segment per keyed argument (strict).
   std::string MakeKey(const Args&... args) const {
     std::string key;
+    KeyWriter writer(&key, key_format_);
     size_t index = 0;
-    (EncodeArg(args, index++, &key), ...);
+    (EncodeArg(args, index++, writer), ...);
     return key;
   }
 
   template <typename A>
-  void EncodeArg(const A& arg, size_t index, std::string* key) const {
+  void EncodeArg(const A& arg, size_t index, KeyWriter& writer) const {
     if (index < first_keyed_) return;
     if constexpr (IsKeyEncodable<A>::value) {
       if (!strict_) {
-        KeyWriter(key).Add(arg);
+        writer.Add(arg);
       } else {
         std::string segment;
-        KeyWriter(&segment).Add(arg);
-        AppendStrictSegment(segment, key);
+        KeyWriter(&segment, key_format_).Add(arg);
+        AppendStrictSegment(segment, writer.buffer(), key_format_);
       }
     } else {
       // Only the first parameter may lack an encoding, and only for a
@@ -281,17 +298,17 @@ class CachedFunction<R(Args...)> {
   }
 
   template <typename P>
-  void AddPattern(const P& p, KeyPattern* pattern, std::vector<bool>* set,
-                  size_t* next_position) const {
+  void AddPattern(const P& p, internal::TypedPattern* pattern,
+                  std::vector<bool>* set, size_t* next_position) const {
     size_t slot;
     if constexpr (internal::IsArgPattern<P>::value) {
       slot = SlotOfName(p.name);
     } else {
       slot = (*next_position)++;
-      if (slot >= pattern->segments.size()) {
+      if (slot >= set->size()) {
         throw std::invalid_argument(
             "cache_clear on '" + name() + "': more patterns than the " +
-            std::to_string(pattern->segments.size()) + " keyed parameters");
+            std::to_string(set->size()) + " keyed parameters");
       }
     }
     if ((*set)[slot]) {
@@ -308,31 +325,38 @@ class CachedFunction<R(Args...)> {
   }
 
   template <typename V>
-  void SetSlot(size_t slot, const V& value, KeyPattern* pattern) const {
+  void SetSlot(size_t slot, const V& value,
+               internal::TypedPattern* pattern) const {
     if constexpr (std::is_same_v<V, AnyPattern>) {
-      pattern->segments[slot].reset();
+      pattern->binary.segments[slot].reset();
+      pattern->text.segments[slot].reset();
     } else {
-      std::string bytes;
-      EncodeAs(slot + first_keyed_, value, &bytes,
+      std::string binary, text;
+      EncodeAs(slot + first_keyed_, value, &binary, &text,
                std::index_sequence_for<Args...>{});
-      pattern->segments[slot] = std::move(bytes);
+      pattern->binary.segments[slot] = std::move(binary);
+      pattern->text.segments[slot] = std::move(text);
     }
   }
 
-  // Encodes `value` converted to the type of parameter `param`.
+  // Encodes `value` converted to the type of parameter `param`, in both key
+  // formats.
   template <typename V, size_t... I>
-  void EncodeAs(size_t param, const V& value, std::string* out,
-                std::index_sequence<I...>) const {
-    ((param == I ? EncodeAsParam<I>(value, out) : void()), ...);
+  void EncodeAs(size_t param, const V& value, std::string* binary,
+                std::string* text, std::index_sequence<I...>) const {
+    ((param == I ? EncodeAsParam<I>(value, binary, text) : void()), ...);
   }
 
   template <size_t I, typename V>
-  void EncodeAsParam(const V& value, std::string* out) const {
+  void EncodeAsParam(const V& value, std::string* binary,
+                     std::string* text) const {
     using P = std::remove_cv_t<
         std::remove_reference_t<std::tuple_element_t<I, std::tuple<Args...>>>>;
     if constexpr (IsKeyEncodable<P>::value &&
                   std::is_constructible_v<P, const V&>) {
-      KeyWriter(out).Add(static_cast<const P&>(P(value)));
+      const P converted(value);
+      KeyWriter(binary, KeyFormat::kBinary).Add(converted);
+      KeyWriter(text, KeyFormat::kText).Add(converted);
     } else {
       throw std::invalid_argument(
           "cache_clear on '" + name() + "': a value of type " +
@@ -368,6 +392,7 @@ class CachedFunction<R(Args...)> {
   size_t first_keyed_;
   bool strict_;
   ValueFormat format_;
+  KeyFormat key_format_;
 };
 
 namespace internal {
@@ -375,6 +400,7 @@ namespace internal {
 template <typename R, typename... Args>
 SignatureInfo MakeSignatureInfo() {
   SignatureInfo info;
+  info.signature = typeid(std::remove_cv_t<R>(std::decay_t<Args>...)).name();
   info.param_types = {std::type_index(
       typeid(std::remove_cv_t<std::remove_reference_t<Args>>))...};
   if constexpr (sizeof...(Args) > 0) {
@@ -431,9 +457,12 @@ auto Wrap(const CacheOptions& options, Family family, bool force_method,
 
 // Wraps `fn` (a function pointer, a non-generic lambda or functor, or a
 // std::function) with `options`. An empty `options.backend` means the
-// config's CACHE_ALCHEMY_MEMORY_BACKEND.
+// config's CACHE_ALCHEMY_MEMORY_BACKEND. The function's identity is its name
+// (given, or unique to this wrapper), prefix and signature (README, "Naming
+// a function").
 // Throws std::invalid_argument (bad option, no codec for the result type in
-// the backend's format), BackendNotFoundError (unknown or unloadable
+// the backend's format, no explicit name for a backend that shares entries
+// across processes), BackendNotFoundError (unknown or unloadable
 // backend), std::runtime_error (Redis backend without a configured client),
 // ca::config::ConfigError (no config alive and an environment variable named
 // as a config key does not cast to its type).

@@ -49,13 +49,14 @@ TEST_F(CrossBackendDependencyTest, JsonDependsOnMemory) {
                           [&](int x) { return std::to_string(base(x)); });
   EXPECT_EQ(report(1), "2");
   EXPECT_EQ(report(2), "3");
-  EXPECT_EQ(redis_->Command({"KEYS", "DistributedJsonCache:cross:report:*"})
+  EXPECT_EQ(redis_->Command({"KEYS", "DistributedJsonCache:cross:report@*}:*"})
                 .elements.size(),
             2u);
   EXPECT_EQ(base.cache_clear(), 4);
   EXPECT_EQ(report.size(), 0);
-  EXPECT_TRUE(redis_->Command({"KEYS", "DistributedJsonCache:cross:report:*"})
-                  .elements.empty());
+  EXPECT_TRUE(
+      redis_->Command({"KEYS", "DistributedJsonCache:cross:report@*}:*"})
+          .elements.empty());
 }
 
 }  // namespace

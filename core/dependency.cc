@@ -2,11 +2,11 @@
 
 #include "core/dependency.h"
 
-#include <deque>
 #include <utility>
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/strings/str_cat.h"
+#include "core/errors.h"
 #include "core/internal/dependency_graph.h"
 #include "core/internal/function_cache.h"
 
@@ -48,85 +48,81 @@ std::shared_ptr<DependencyNode> DependencyNode::ForId(const std::string& id) {
 
 std::shared_ptr<DependencyNode> DependencyNode::ForFunction(
     const std::string& backend, const std::string& prefix,
-    const std::string& name) {
-  return Intern(absl::StrCat("fn\x1f", backend, "\x1f", prefix, "\x1f", name),
+    const std::string& id, const std::string& name) {
+  return Intern(absl::StrCat("fn\x1f", backend, "\x1f", prefix, "\x1f", id),
                 name);
 }
 
-namespace {
+void DependencyNode::WeakList::Add(std::weak_ptr<FunctionCache> fn) {
+  items.push_back(std::move(fn));
+  if (items.size() < prune_at) return;
+  std::erase_if(items, [](const auto& w) { return w.expired(); });
+  prune_at = 2 * items.size() + 16;
+}
 
-// Appends the live entries of `weak` to `live` and drops the dead ones.
-void CollectLive(std::vector<std::weak_ptr<FunctionCache>>& weak,
-                 std::vector<std::shared_ptr<FunctionCache>>* live) {
+std::vector<std::shared_ptr<FunctionCache>> DependencyNode::WeakList::Live() {
+  std::vector<std::shared_ptr<FunctionCache>> live;
   size_t kept = 0;
-  for (size_t i = 0; i < weak.size(); ++i) {
-    if (auto fn = weak[i].lock()) {
-      live->push_back(std::move(fn));
+  for (size_t i = 0; i < items.size(); ++i) {
+    if (auto fn = items[i].lock()) {
+      live.push_back(std::move(fn));
       // No self-move: a self-move-assigned weak_ptr ends up empty.
-      if (kept != i) weak[kept] = std::move(weak[i]);
+      if (kept != i) items[kept] = std::move(items[i]);
       ++kept;
     }
   }
-  weak.resize(kept);
+  items.resize(kept);
+  return live;
 }
-
-}  // namespace
 
 void DependencyNode::AddOwner(std::weak_ptr<FunctionCache> owner) {
   absl::MutexLock lock(&mu_);
-  owners_.push_back(std::move(owner));
+  owners_.Add(std::move(owner));
 }
 
 std::vector<std::shared_ptr<FunctionCache>> DependencyNode::Owners() {
-  std::vector<std::shared_ptr<FunctionCache>> live;
   absl::MutexLock lock(&mu_);
-  CollectLive(owners_, &live);
-  return live;
+  return owners_.Live();
 }
 
 void DependencyNode::AddDependent(std::weak_ptr<FunctionCache> dependent) {
   absl::MutexLock lock(&mu_);
-  dependents_.push_back(std::move(dependent));
+  dependents_.Add(std::move(dependent));
 }
 
 std::vector<std::shared_ptr<FunctionCache>> DependencyNode::Dependents() {
-  std::vector<std::shared_ptr<FunctionCache>> live;
   absl::MutexLock lock(&mu_);
-  CollectLive(dependents_, &live);
-  return live;
+  return dependents_.Live();
 }
 
 namespace {
 
-bool SamePattern(const KeyPattern& a, const KeyPattern& b) {
-  return a.segments == b.segments;
+bool SamePattern(const TypedPattern& a, const TypedPattern& b) {
+  return a.binary.segments == b.binary.segments;
 }
 
-// What one cascade will do to one function.
-struct PlannedClear {
-  std::shared_ptr<FunctionCache> fn;
-  bool full = false;
-  std::vector<KeyPattern> patterns;
-};
+}  // namespace
 
-// Plans and runs a cascade. Planning first, clearing after: a function
-// reached once by a partial clear and once by a full one is cleared fully,
-// once.
-class Cascade {
- public:
-  void Add(std::shared_ptr<FunctionCache> fn,
-           std::optional<KeyPattern> pattern) {
-    queue_.emplace_back(std::move(fn), std::move(pattern));
+void Cascade::Add(std::shared_ptr<FunctionCache> fn,
+                  std::optional<TypedPattern> pattern) {
+  queue_.emplace_back(std::move(fn), std::move(pattern), false);
+}
+
+void Cascade::AddCleared(std::shared_ptr<FunctionCache> fn) {
+  queue_.emplace_back(std::move(fn), std::nullopt, true);
+}
+
+int64_t Cascade::Run() {
+  for (size_t i = 0; i < queue_.size(); ++i) {
+    // Visit may append to queue_: copy the entry out first.
+    auto [fn, pattern, cleared] = queue_[i];
+    Visit(fn, pattern, cleared);
   }
-
-  int64_t Run() {
-    while (!queue_.empty()) {
-      auto [fn, pattern] = std::move(queue_.front());
-      queue_.pop_front();
-      Visit(fn, pattern);
-    }
-    int64_t removed = 0;
-    for (auto& planned : plan_) {
+  int64_t removed = 0;
+  std::vector<ClearError::Failure> failures;
+  for (auto& planned : plan_) {
+    if (planned.already_cleared) continue;
+    try {
       if (planned.full) {
         removed += planned.fn->ClearLocal();
       } else {
@@ -134,16 +130,25 @@ class Cascade {
           removed += planned.fn->ClearLocalMatching(p);
         }
       }
+    } catch (const std::exception& e) {
+      const ResolvedOptions& o = planned.fn->options();
+      failures.push_back({o.name, o.backend, e.what()});
     }
-    return removed;
   }
+  if (!failures.empty()) throw ClearError(std::move(failures), removed);
+  return removed;
+}
 
- private:
-  void Visit(const std::shared_ptr<FunctionCache>& fn,
-             const std::optional<KeyPattern>& pattern) {
-    auto [it, inserted] = index_.try_emplace(fn.get(), plan_.size());
-    if (inserted) plan_.push_back(PlannedClear{fn});
-    PlannedClear& planned = plan_[it->second];
+void Cascade::Visit(const std::shared_ptr<FunctionCache>& fn,
+                    const std::optional<TypedPattern>& pattern, bool cleared) {
+  auto [it, inserted] = index_.try_emplace(fn.get(), plan_.size());
+  if (inserted) plan_.push_back(Planned{fn});
+  Planned& planned = plan_[it->second];
+  if (cleared) {
+    if (planned.already_cleared) return;
+    planned.already_cleared = planned.full = true;
+    planned.patterns.clear();
+  } else {
     if (planned.full) return;
     if (!pattern.has_value() || !fn->options().strict) {
       planned.full = true;
@@ -154,38 +159,35 @@ class Cascade {
       }
       planned.patterns.push_back(*pattern);
     }
-    const bool full = planned.full;
-    const std::optional<KeyPattern> applied =
-        full ? std::nullopt : std::optional<KeyPattern>(*pattern);
-    // Wrappers of the same identity share the entries: they take the same
-    // clear (so their pending computations are not stored afterwards).
-    for (auto& sibling : fn->node()->Owners()) {
-      if (sibling != fn) Add(sibling, applied);
-    }
-    std::optional<NamedPattern> named;
-    if (!full && fn->options().explicit_param_names) {
-      named = fn->ToNamed(*pattern);
-    }
-    for (auto& dependent : fn->node()->Dependents()) {
-      if (full || !named.has_value()) {
-        Add(dependent, std::nullopt);
-      } else {
-        Add(dependent, dependent->FromNamed(*named));
-      }
+  }
+  const bool full = planned.full;
+  const std::optional<TypedPattern> applied =
+      full ? std::nullopt : std::optional<TypedPattern>(*pattern);
+  // Wrappers of the same identity share the entries: they take the same
+  // clear (so their pending computations are not stored afterwards).
+  for (auto& sibling : fn->node()->Owners()) {
+    if (sibling == fn) continue;
+    if (cleared) {
+      AddCleared(sibling);
+    } else {
+      Add(sibling, applied);
     }
   }
-
-  std::deque<
-      std::pair<std::shared_ptr<FunctionCache>, std::optional<KeyPattern>>>
-      queue_;
-  std::vector<PlannedClear> plan_;
-  absl::flat_hash_map<const FunctionCache*, size_t> index_;
-};
-
-}  // namespace
+  std::optional<NamedPattern> named;
+  if (!full && fn->options().explicit_param_names) {
+    named = fn->ToNamed(*pattern);
+  }
+  for (auto& dependent : fn->node()->Dependents()) {
+    if (full || !named.has_value()) {
+      Add(dependent, std::nullopt);
+    } else {
+      Add(dependent, dependent->FromNamed(*named));
+    }
+  }
+}
 
 int64_t CascadeClear(const std::shared_ptr<FunctionCache>& root,
-                     const std::optional<KeyPattern>& pattern) {
+                     const std::optional<TypedPattern>& pattern) {
   Cascade cascade;
   cascade.Add(root, pattern);
   return cascade.Run();

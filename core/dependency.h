@@ -46,7 +46,9 @@ class CacheDependency {
 
   // Clears what this dependency names (for a FunctionCacheDependency, that
   // function) and every dependent, transitively. Returns the number of
-  // entries removed in all.
+  // entries removed in all. Fenced like `cache_clear`. Throws ClearError
+  // naming every function that could not be cleared, after clearing the
+  // rest.
   int64_t clear() const;
 
   // The identity: the id given, or the function's name.

@@ -1,6 +1,8 @@
 // Dependencies between caches: the seed example, transitive chains, cycles,
 // precise partial cascades, lifetimes, table-style dependencies, concurrency.
 
+#include <malloc.h>
+
 #include <atomic>
 #include <memory>
 #include <optional>
@@ -208,6 +210,29 @@ TEST(DependencyTest, DestroyedDependentsLeaveTheGraph) {
   }
   (*dependent)(1);
   EXPECT_EQ(dep->clear(), 1);
+}
+
+// Wrapping and destroying functions while their dependencies stay alive
+// (and are never cleared) keeps the graph's memory bounded: dead entries are
+// forgotten as new ones arrive, not only at the next clear.
+TEST(DependencyTest, WrapDestroyChurnWithoutClearsStaysBounded) {
+  ca::CacheDependency table("churn.table");
+  auto root = ca::cache(Opts("churn:root"), [](int x) { return x; });
+  ca::FunctionCacheDependency on_root(root);
+  auto churn = [&](int n) {
+    for (int i = 0; i < n; ++i) {
+      auto f = ca::cache({.backend = kMemory, .dependency = {table, on_root}},
+                         [](int x) { return x; });
+      f(i);
+    }
+  };
+  churn(2000);  // warm up allocator caches
+  const size_t before = mallinfo2().uordblks;
+  churn(30000);
+  const size_t after = mallinfo2().uordblks;
+  EXPECT_LT(after > before ? after - before : 0, size_t{2} << 20)
+      << "30,000 wrap/destroy cycles grew the heap by " << (after - before)
+      << " bytes";
 }
 
 TEST(DependencyTest, TableDependencyClearedDirectly) {

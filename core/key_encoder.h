@@ -1,10 +1,17 @@
 // File: core/key_encoder.h
 // -----------------------------------------------------------------------------
 //
-// How function arguments become cache keys. Every supported type has a
-// self-delimiting binary encoding (fixed width for scalars, a length prefix
-// for strings and containers), so the concatenation of several arguments can
-// never collide: f("ab", "c") and f("a", "bc") give different keys.
+// How function arguments become cache keys, in one of two formats chosen by
+// the backend (`Backend::key_format`, core/backend.h):
+//   - binary (in-process stores): every supported type has a self-delimiting
+//     encoding (fixed width for scalars, a length prefix for strings and
+//     containers);
+//   - text (stores people inspect, such as Redis): printable, shell-safe
+//     tokens: `42`, `-1.5`, `true`, `"bob"` (with `\"`, `\\` and `\xHH`
+//     escapes), `null`, `[1,2]` (sequences and sets), `(1,"a")` (pairs,
+//     tuples and user types), `{"k":1}` (maps); arguments separated by `,`.
+// Either way the concatenation of several arguments can never collide:
+// f("ab", "c") and f("a", "bc") give different keys.
 //
 // Supported out of the box: arithmetic types, bool, enums, std::string,
 // std::string_view, const char*, std::optional, std::pair, std::tuple,
@@ -27,6 +34,7 @@
 #define CACHE_ALCHEMY_CORE_KEY_ENCODER_H_
 
 #include <array>
+#include <charconv>
 #include <cmath>
 #include <cstdint>
 #include <cstring>
@@ -76,6 +84,11 @@ template <typename K, typename V, typename C, typename A>
 struct IsOrderedContainer<std::map<K, V, C, A>> : std::true_type {};
 
 template <typename T>
+struct IsStdMap : std::false_type {};
+template <typename K, typename V, typename C, typename A>
+struct IsStdMap<std::map<K, V, C, A>> : std::true_type {};
+
+template <typename T>
 inline constexpr bool kIsStringLike =
     std::is_same_v<T, std::string> || std::is_same_v<T, std::string_view> ||
     std::is_same_v<T, const char*> || std::is_same_v<T, char*>;
@@ -101,8 +114,10 @@ struct IsKeyEncodable;
 // Thread safety: a KeyWriter is used by one thread at a time.
 class KeyWriter {
  public:
-  // Writes into `*out` (appending). `out` must outlive the writer.
-  explicit KeyWriter(std::string* out) : out_(out) {}
+  // Writes into `*out` (appending) in `format`. `out` must outlive the
+  // writer.
+  explicit KeyWriter(std::string* out, KeyFormat format = KeyFormat::kBinary)
+      : out_(out), text_(format == KeyFormat::kText) {}
 
   // Appends the encodings of `values`, in order.
   template <typename... T>
@@ -110,14 +125,24 @@ class KeyWriter {
     (AddOne(values), ...);
   }
 
-  // Appends raw bytes with a length prefix (a self-delimiting blob).
+  // Appends raw bytes as one self-delimiting blob (text: `b"..."`).
   void AddBytes(std::string_view bytes) {
+    if (text_) {
+      Separate();
+      out_->push_back('b');
+      AppendQuoted(bytes);
+      return;
+    }
     AppendVarint(bytes.size(), out_);
     out_->append(bytes.data(), bytes.size());
   }
 
   // The buffer written to.
   std::string* buffer() const { return out_; }
+  // The format written.
+  KeyFormat format() const {
+    return text_ ? KeyFormat::kText : KeyFormat::kBinary;
+  }
 
  private:
   template <typename T>
@@ -127,20 +152,90 @@ class KeyWriter {
     out_->append(raw, sizeof(T));
   }
 
+  // Text: a ',' before every token but the first of its group.
+  void Separate() {
+    if (!first_) out_->push_back(',');
+    first_ = false;
+  }
+  // Text: writes `open`, the tokens `body` adds as a group, then `close`.
+  template <typename Body>
+  void Group(char open, char close, Body body) {
+    Separate();
+    out_->push_back(open);
+    first_ = true;
+    body();
+    first_ = false;
+    out_->push_back(close);
+  }
+  template <typename T>
+  void AppendNumber(const T& value) {
+    char buf[128];
+    const std::to_chars_result r = std::to_chars(buf, buf + sizeof(buf), value);
+    out_->append(buf, r.ptr);
+  }
+  // `"` + bytes with `"`, `\`, `'`, controls and non-ASCII escaped + `"`.
+  void AppendQuoted(std::string_view bytes) {
+    static constexpr char kHex[] = "0123456789abcdef";
+    out_->push_back('"');
+    for (char c : bytes) {
+      const auto u = static_cast<unsigned char>(c);
+      if (c == '"' || c == '\\') {
+        out_->push_back('\\');
+        out_->push_back(c);
+      } else if (u < 0x20 || u > 0x7e || c == '\'') {
+        const char escape[4] = {'\\', 'x', kHex[u >> 4], kHex[u & 0xf]};
+        out_->append(escape, 4);
+      } else {
+        out_->push_back(c);
+      }
+    }
+    out_->push_back('"');
+  }
+
   template <typename T>
   void AddOne(const T& value);
+  template <typename T>
+  void AddOneText(const T& value);
 
   std::string* out_;
+  bool text_;
+  bool first_ = true;  // text: no token written yet in the current group
 };
+
+namespace internal {
+
+// Text: whether an engaged optional<T> must be marked, because T itself may
+// write `null`.
+template <typename T>
+inline constexpr bool kMayWriteNull =
+    IsStdOptional<T>::value || std::is_same_v<T, const char*> ||
+    std::is_same_v<T, char*>;
+
+}  // namespace internal
 
 template <typename T>
 void KeyWriter::AddOne(const T& value) {
   using U = std::remove_cv_t<T>;
+  if (text_) {
+    AddOneText(value);
+    return;
+  }
   if constexpr (std::is_same_v<U, bool>) {
     out_->push_back(value ? '\1' : '\0');
   } else if constexpr (std::is_integral_v<U>) {
     AddRaw(value);
+  } else if constexpr (std::is_same_v<U, long double>) {
+    // Not bytewise: an x87 long double has 6 bytes of padding, which hold
+    // whatever the stack held. The shortest round-trip text is exact.
+    long double v = value;
+    if (v == 0) v = 0;
+    if (std::isnan(v)) v = std::numeric_limits<long double>::quiet_NaN();
+    char buf[128];
+    const std::to_chars_result r = std::to_chars(buf, buf + sizeof(buf), v);
+    AddBytes(std::string_view(buf, r.ptr - buf));
   } else if constexpr (std::is_floating_point_v<U>) {
+    static_assert(sizeof(U) == 4 || sizeof(U) == 8,
+                  "cache_alchemy: a floating type with padding bytes");
     U v = value;
     if (v == U(0)) v = U(0);  // -0.0 and 0.0 compare equal: one key
     if (std::isnan(v)) v = std::numeric_limits<U>::quiet_NaN();
@@ -195,6 +290,87 @@ void KeyWriter::AddOne(const T& value) {
 }
 
 template <typename T>
+void KeyWriter::AddOneText(const T& value) {
+  using U = std::remove_cv_t<T>;
+  if constexpr (std::is_same_v<U, bool>) {
+    Separate();
+    out_->append(value ? "true" : "false");
+  } else if constexpr (std::is_integral_v<U>) {
+    Separate();
+    AppendNumber(value);
+  } else if constexpr (std::is_floating_point_v<U>) {
+    Separate();
+    U v = value;
+    if (v == U(0)) v = U(0);
+    if (std::isnan(v)) {
+      out_->append("nan");
+    } else {
+      AppendNumber(v);  // shortest text that reads back exactly
+    }
+  } else if constexpr (std::is_enum_v<U>) {
+    Separate();
+    AppendNumber(static_cast<std::underlying_type_t<U>>(value));
+  } else if constexpr (std::is_same_v<U, std::string> ||
+                       std::is_same_v<U, std::string_view>) {
+    Separate();
+    AppendQuoted(value);
+  } else if constexpr (std::is_same_v<U, const char*> ||
+                       std::is_same_v<U, char*>) {
+    Separate();
+    if (value == nullptr) {
+      out_->append("null");
+    } else {
+      AppendQuoted(value);
+    }
+  } else if constexpr (std::is_array_v<U> &&
+                       std::is_same_v<std::remove_cv_t<std::remove_extent_t<U>>,
+                                      char>) {
+    Separate();
+    AppendQuoted(std::string_view(value));
+  } else if constexpr (internal::IsStdOptional<U>::value) {
+    if (!value.has_value()) {
+      Separate();
+      out_->append("null");
+    } else if constexpr (internal::kMayWriteNull<typename U::value_type>) {
+      Separate();
+      out_->push_back('?');  // engaged, around a value that may be `null`
+      first_ = true;
+      AddOne(*value);
+    } else {
+      AddOne(*value);
+    }
+  } else if constexpr (internal::IsStdTuple<U>::value) {
+    Group('(', ')', [&] {
+      std::apply([this](const auto&... elems) { (AddOne(elems), ...); }, value);
+    });
+  } else if constexpr (internal::IsStdArray<U>::value) {
+    Group('[', ']', [&] {
+      for (const auto& elem : value) AddOne(elem);
+    });
+  } else if constexpr (internal::IsStdMap<U>::value) {
+    Group('{', '}', [&] {
+      for (const auto& [k, v] : value) {
+        AddOne(k);
+        out_->push_back(':');
+        first_ = true;
+        AddOne(v);
+      }
+    });
+  } else if constexpr (internal::IsOrderedContainer<U>::value) {
+    Group('[', ']', [&] {
+      for (const auto& elem : value) {
+        AddOne(static_cast<const typename U::value_type&>(elem));
+      }
+    });
+  } else if constexpr (internal::HasUserEncoding<U>::value) {
+    Group('(', ')', [&] { EncodeCacheKey(*this, value); });
+  } else {
+    // The binary branch states what is missing.
+    static_assert(internal::HasUserEncoding<U>::value);
+  }
+}
+
+template <typename T>
 struct IsKeyEncodable {
  private:
   using U = std::remove_cv_t<std::remove_reference_t<T>>;
@@ -210,10 +386,11 @@ struct IsKeyEncodable {
        std::is_same_v<std::remove_cv_t<std::remove_extent_t<U>>, char>);
 };
 
-// Appends the encoding of one value to `out`.
+// Appends the encoding of one value to `out`, in `format`.
 template <typename T>
-void EncodeKeyPart(const T& value, std::string* out) {
-  KeyWriter(out).Add(value);
+void EncodeKeyPart(const T& value, std::string* out,
+                   KeyFormat format = KeyFormat::kBinary) {
+  KeyWriter(out, format).Add(value);
 }
 
 }  // namespace cache_alchemy

@@ -34,6 +34,13 @@ std::string Key(const T&... values) {
   return out;
 }
 
+template <typename... T>
+std::string Text(const T&... values) {
+  std::string out;
+  KeyWriter(&out, KeyFormat::kText).Add(values...);
+  return out;
+}
+
 enum class Color { kRed, kGreen };
 
 TEST(KeyEncoderTest, StringsNeverCollideAcrossBoundaries) {
@@ -61,6 +68,7 @@ TEST(KeyEncoderTest, StringLikeTypesAgree) {
 
 TEST(KeyEncoderTest, ScalarsAreFixedWidthAndDistinct) {
   EXPECT_EQ(Key(1).size(), sizeof(int));
+  EXPECT_EQ(Key(1.0).size(), sizeof(double));
   EXPECT_NE(Key(1, 23), Key(12, 3));
   EXPECT_NE(Key(true), Key(false));
   EXPECT_EQ(Key(Color::kGreen), Key(1));
@@ -112,6 +120,86 @@ TEST(KeyEncoderTest, EncodabilityTrait) {
   EXPECT_TRUE(IsKeyEncodable<user::Point>::value);
   EXPECT_FALSE(IsKeyEncodable<user::NoEncoding>::value);
   EXPECT_FALSE(IsKeyEncodable<int*>::value);
+}
+
+TEST(TextKeyTest, ReadsAsTheArguments) {
+  EXPECT_EQ(Text(2), "2");
+  EXPECT_EQ(Text(-17, 3u), "-17,3");
+  EXPECT_EQ(Text(true, false), "true,false");
+  EXPECT_EQ(Text(1.5, -0.0, 0.1), "1.5,0,0.1");
+  EXPECT_EQ(Text(std::nan("1")), "nan");
+  EXPECT_EQ(Text(Color::kGreen), "1");
+  EXPECT_EQ(Text(std::string("bob")), "\"bob\"");
+  EXPECT_EQ(Text(std::optional<int>(), std::optional<int>(5)), "null,5");
+  EXPECT_EQ(Text(std::vector<int>{1, 2}), "[1,2]");
+  EXPECT_EQ(Text(std::set<std::string>{"b", "a"}), "[\"a\",\"b\"]");
+  EXPECT_EQ(Text(std::make_pair(1, std::string("a"))), "(1,\"a\")");
+  EXPECT_EQ(Text(std::map<std::string, int>{{"k", 1}, {"l", 2}}),
+            "{\"k\":1,\"l\":2}");
+  EXPECT_EQ(Text(user::Point{1, 2, "p"}), "(1,2,\"p\")");
+  EXPECT_EQ(Text(std::vector<std::vector<int>>{{1}, {}}), "[[1],[]]");
+  const char* null = nullptr;
+  EXPECT_EQ(Text(null, "x"), "null,\"x\"");
+}
+
+TEST(TextKeyTest, IsPrintableAndSafeInSingleQuotes) {
+  std::string all;
+  for (int c = 0; c < 256; ++c) all.push_back(static_cast<char>(c));
+  const std::string key = Text(all);
+  for (char c : key) {
+    const auto u = static_cast<unsigned char>(c);
+    EXPECT_TRUE(u >= 0x20 && u < 0x7f) << "byte " << int(u);
+    EXPECT_NE(c, '\'');
+  }
+  EXPECT_EQ(Text(std::string("a\"b\\c'd\n\xff|e")),
+            "\"a\\\"b\\\\c\\x27d\\x0a\\xff|e\"");
+}
+
+TEST(TextKeyTest, NeverCollides) {
+  using S = std::string;
+  EXPECT_NE(Text(S("ab"), S("c")), Text(S("a"), S("bc")));
+  EXPECT_NE(Text(S("a,\"b")), Text(S("a"), S("b")));
+  EXPECT_NE(Text(std::vector<S>{"a", "b"}, std::vector<S>{}),
+            Text(std::vector<S>{"a"}, std::vector<S>{"b"}));
+  // An engaged optional around a value that may be null is marked.
+  using OO = std::optional<std::optional<int>>;
+  EXPECT_NE(Text(OO()), Text(OO(std::optional<int>())));
+  EXPECT_EQ(Text(OO(std::optional<int>(3))), "?3");
+  EXPECT_NE(Text(user::Point{1, 2, "ab"}, S("c")),
+            Text(user::Point{1, 2, "a"}, S("bc")));
+  // Floating point: every value its own text, zero and NaN normalized.
+  EXPECT_EQ(Text(0.0), Text(-0.0));
+  EXPECT_NE(Text(0.1), Text(0.1 + 1e-17));
+  EXPECT_NE(Text(1.5L), Text(1.5L + 1e-18L));
+}
+
+TEST(StrictKeyTest, TextSegmentsSplitOutsideQuotes) {
+  std::string key;
+  AppendStrictSegment(Text(std::string("a|b")), &key, KeyFormat::kText);
+  AppendStrictSegment(Text(7), &key, KeyFormat::kText);
+  AppendStrictSegment(Text(std::string("q\"|")), &key, KeyFormat::kText);
+  EXPECT_EQ(key, "\"a|b\"|7|\"q\\\"|\"");
+  std::vector<std::string_view> segments;
+  ASSERT_TRUE(SplitStrictKey(key, &segments, KeyFormat::kText));
+  ASSERT_EQ(segments.size(), 3u);
+  EXPECT_EQ(segments[0], "\"a|b\"");
+  EXPECT_EQ(segments[1], "7");
+  EXPECT_EQ(segments[2], "\"q\\\"|\"");
+  KeyPattern seven{{std::nullopt, Text(7), std::nullopt}};
+  EXPECT_TRUE(StrictKeyMatches(key, seven, KeyFormat::kText));
+  KeyPattern eight{{std::nullopt, Text(8), std::nullopt}};
+  EXPECT_FALSE(StrictKeyMatches(key, eight, KeyFormat::kText));
+  EXPECT_TRUE(SplitStrictKey("", &segments, KeyFormat::kText));
+  EXPECT_TRUE(segments.empty());
+  for (const char* bad : {"\"open", "a||b", "|a", "a|"}) {
+    EXPECT_FALSE(SplitStrictKey(bad, &segments, KeyFormat::kText)) << bad;
+  }
+}
+
+TEST(KeyEncoderTest, LongDoubleIsExactAndSelfDelimiting) {
+  EXPECT_EQ(Key(0.0L), Key(-0.0L));
+  EXPECT_NE(Key(1.5L), Key(1.5L + 1e-18L));
+  EXPECT_NE(Key(1.5L, 2.0L), Key(1.5L + 1e-18L, 2.0L));
 }
 
 TEST(StrictKeyTest, SplitsAndMatchesSegmentsLiterally) {

@@ -14,12 +14,12 @@ namespace {
 // shared_ptr under a std::mutex (no absl::Mutex: Debian's build runs deadlock
 // detection on every lock).
 std::mutex g_sink_mu;
-std::shared_ptr<const LogSink> &SinkSlot() {
-  static auto *slot = new std::shared_ptr<const LogSink>();
+std::shared_ptr<const LogSink>& SinkSlot() {
+  static auto* slot = new std::shared_ptr<const LogSink>();
   return *slot;
 }
 
-void WriteToStderr(const LogRecord &r) {
+void WriteToStderr(const LogRecord& r) {
   std::string line = "cache_alchemy ";
   line += LogLevelName(r.level);
   line += ": ";
@@ -43,24 +43,23 @@ void WriteToStderr(const LogRecord &r) {
   std::fwrite(line.data(), 1, line.size(), stderr);
 }
 
-} // namespace
+}  // namespace
 
-const char *LogLevelName(LogLevel level) {
+const char* LogLevelName(LogLevel level) {
   switch (level) {
-  case LogLevel::kInfo:
-    return "INFO";
-  case LogLevel::kWarning:
-    return "WARNING";
-  case LogLevel::kError:
-    return "ERROR";
+    case LogLevel::kInfo:
+      return "INFO";
+    case LogLevel::kWarning:
+      return "WARNING";
+    case LogLevel::kError:
+      return "ERROR";
   }
   return "?";
 }
 
 void SetLogSink(LogSink sink) {
   std::shared_ptr<const LogSink> next;
-  if (sink)
-    next = std::make_shared<const LogSink>(std::move(sink));
+  if (sink) next = std::make_shared<const LogSink>(std::move(sink));
   std::lock_guard<std::mutex> lock(g_sink_mu);
   SinkSlot().swap(next);
 }
@@ -86,5 +85,5 @@ void Log(LogLevel level, std::string_view message, std::string_view function,
   }
 }
 
-} // namespace internal
-} // namespace cache_alchemy
+}  // namespace internal
+}  // namespace cache_alchemy

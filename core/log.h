@@ -29,7 +29,7 @@ namespace cache_alchemy {
 enum class LogLevel { kInfo = 0, kWarning = 1, kError = 2 };
 
 // "INFO", "WARNING", "ERROR".
-const char *LogLevelName(LogLevel level);
+const char* LogLevelName(LogLevel level);
 
 // One report. The views are valid only during the sink call.
 struct LogRecord {
@@ -41,7 +41,7 @@ struct LogRecord {
   std::string_view backend;
 };
 
-using LogSink = std::function<void(const LogRecord &)>;
+using LogSink = std::function<void(const LogRecord&)>;
 
 // Replaces the sink for every later record; null restores the default
 // (stderr). The sink may be called from any thread, several at once, and
@@ -55,7 +55,7 @@ namespace internal {
 void Log(LogLevel level, std::string_view message,
          std::string_view function = {}, std::string_view backend = {});
 
-} // namespace internal
-} // namespace cache_alchemy
+}  // namespace internal
+}  // namespace cache_alchemy
 
-#endif // CACHE_ALCHEMY_CORE_LOG_H_
+#endif  // CACHE_ALCHEMY_CORE_LOG_H_

@@ -15,7 +15,7 @@ struct Captured {
 
 TEST(LogTest, CustomSinkReceivesEveryFieldAndNullRestoresDefault) {
   std::vector<Captured> seen;
-  SetLogSink([&seen](const LogRecord &r) {
+  SetLogSink([&seen](const LogRecord& r) {
     seen.push_back({r.level, std::string(r.message), std::string(r.function),
                     std::string(r.backend)});
   });
@@ -40,10 +40,10 @@ TEST(LogTest, DefaultSinkWritesOneLineToStderr) {
 }
 
 TEST(LogTest, ThrowingSinkIsSwallowed) {
-  SetLogSink([](const LogRecord &) { throw std::runtime_error("sink broke"); });
+  SetLogSink([](const LogRecord&) { throw std::runtime_error("sink broke"); });
   EXPECT_NO_THROW(internal::Log(LogLevel::kError, "x"));
   SetLogSink(nullptr);
 }
 
-} // namespace
-} // namespace cache_alchemy
+}  // namespace
+}  // namespace cache_alchemy

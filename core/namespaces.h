@@ -22,10 +22,16 @@
 namespace cache_alchemy {
 
 // Removes every entry `backend` holds under `cache_key_prefix` (empty: the
-// config's CACHE_ALCHEMY_CACHE_KEY_PREFIX), in every function; returns how
-// many. Dependents in other backends are not touched.
-// Throws BackendNotFoundError, std::runtime_error (Redis backend without a
-// configured client), ca::config::ConfigError (as `ca::cache`).
+// config's CACHE_ALCHEMY_CACHE_KEY_PREFIX), in every function, and clears
+// the dependents of the functions of this process it flushed (in any
+// backend); returns how many entries were removed in all. Fenced like
+// `cache_clear`: a value computed from data older than the flush is never
+// stored after it returns, in this process or (for shared backends) any
+// other.
+// Throws ClearError when the backend (or a dependent) could not be cleared,
+// after clearing the rest; BackendNotFoundError, std::runtime_error (Redis
+// backend without a configured client), ca::config::ConfigError (as
+// `ca::cache`).
 // Thread safety: callable from any thread.
 int64_t flush_cache(std::string_view backend,
                     std::string_view cache_key_prefix = "");

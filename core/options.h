@@ -43,9 +43,12 @@ struct CacheOptions {
   std::vector<CacheDependency> dependency;
   // Separates tenants. Empty: config CACHE_ALCHEMY_CACHE_KEY_PREFIX.
   std::string cache_key_prefix;
-  // The function's identity in keys. Two wrappers with the same name, backend
-  // and prefix share entries. Empty: derived from the call site of the
-  // wrapping call (file:line:column), stable for one build.
+  // The function's identity in keys. Two wrappers with the same name, backend,
+  // prefix and signature share entries (across processes for distributed
+  // backends); different signatures never do. Empty: "file:line:column#n",
+  // unique to the wrapper (never shared). Required by backends that share
+  // entries across processes (Redis, Memcached): a call-site name would
+  // change whenever code above it moves.
   std::string name;
   // Parameter names (all of the function's parameters, in order; with
   // is_method the first may be left out). Used by strict keys, by

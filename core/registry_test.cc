@@ -213,14 +213,14 @@ TEST(RegistryTest, ObjectsKeepTheirLibraryLoaded) {
   ASSERT_TRUE(IsLoaded(library));
   StoredValue value;
   value.object = std::make_shared<const int>(42);
-  ns->Store("k", std::move(value));
+  ns->Store("k", std::move(value), nullptr);
   int seen = 0;
   EXPECT_TRUE(ns->Lookup(
       "k",
       [](void* context, const StoredValue& v) {
         *static_cast<int*>(context) = *static_cast<const int*>(v.object.get());
       },
-      &seen));
+      &seen, nullptr));
   EXPECT_EQ(seen, 42);
   ns.reset();  // runs the plugin's destructor: its code must still be there
   EXPECT_TRUE(IsLoaded(library));

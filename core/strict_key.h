@@ -4,11 +4,14 @@
 // The layout of strict keys, shared by the core (which builds them) and the
 // backends (which match them against partial-clear patterns).
 //
-// A strict key is the concatenation of one segment per keyed parameter, each
-// written as `varint(length) bytes`, where `bytes` is the parameter's key
-// encoding (core/key_encoder.h). A backend never needs the parameter types:
-// it splits a key into segments and compares them byte for byte with a
-// `KeyPattern`, so a value such as "world.*" matches only itself.
+// A strict key holds one segment per keyed parameter, each the parameter's
+// key encoding (core/key_encoder.h) in the backend's `KeyFormat`:
+//   - binary: each segment written as `varint(length) bytes`;
+//   - text: the segments joined by `|` (a text segment is never empty, and
+//     `|` appears in one only inside a quoted string).
+// A backend never needs the parameter types: it splits a key into segments
+// and compares them byte for byte with a `KeyPattern`, so a value such as
+// "world.*" matches only itself.
 //
 // Header-only and part of the plugin SDK.
 
@@ -52,17 +55,48 @@ inline bool ReadVarint(std::string_view* in, uint64_t* n) {
   return false;
 }
 
-// Appends one strict-key segment (`varint(size) segment`) to `key`.
-inline void AppendStrictSegment(std::string_view segment, std::string* key) {
+// Appends one strict-key segment to `key`, in `format`.
+inline void AppendStrictSegment(std::string_view segment, std::string* key,
+                                KeyFormat format = KeyFormat::kBinary) {
+  if (format == KeyFormat::kText) {
+    if (!key->empty()) key->push_back('|');
+    key->append(segment.data(), segment.size());
+    return;
+  }
   AppendVarint(segment.size(), key);
   key->append(segment.data(), segment.size());
 }
 
 // Splits a strict key into its segments (views into `key`). Returns false if
-// `key` is not a well-formed strict key.
+// `key` is not a well-formed strict key of `format`.
 inline bool SplitStrictKey(std::string_view key,
-                           std::vector<std::string_view>* segments) {
+                           std::vector<std::string_view>* segments,
+                           KeyFormat format = KeyFormat::kBinary) {
   segments->clear();
+  if (format == KeyFormat::kText) {
+    if (key.empty()) return true;
+    bool quoted = false;
+    size_t start = 0;
+    for (size_t i = 0; i < key.size(); ++i) {
+      const char c = key[i];
+      if (quoted) {
+        if (c == '\\') {
+          ++i;  // the escaped character
+        } else if (c == '"') {
+          quoted = false;
+        }
+      } else if (c == '"') {
+        quoted = true;
+      } else if (c == '|') {
+        if (i == start) return false;  // empty segment
+        segments->push_back(key.substr(start, i - start));
+        start = i + 1;
+      }
+    }
+    if (quoted || start >= key.size()) return false;
+    segments->push_back(key.substr(start));
+    return true;
+  }
   while (!key.empty()) {
     uint64_t size = 0;
     if (!ReadVarint(&key, &size) || size > key.size()) return false;
@@ -75,9 +109,10 @@ inline bool SplitStrictKey(std::string_view key,
 // True if strict key `key` matches `pattern`: the same number of segments and
 // every filled pattern slot equal to its segment. A malformed key matches
 // nothing.
-inline bool StrictKeyMatches(std::string_view key, const KeyPattern& pattern) {
+inline bool StrictKeyMatches(std::string_view key, const KeyPattern& pattern,
+                             KeyFormat format = KeyFormat::kBinary) {
   std::vector<std::string_view> segments;
-  if (!SplitStrictKey(key, &segments)) return false;
+  if (!SplitStrictKey(key, &segments, format)) return false;
   if (segments.size() != pattern.segments.size()) return false;
   for (size_t i = 0; i < segments.size(); ++i) {
     const auto& want = pattern.segments[i];

@@ -35,12 +35,19 @@ class RedisFixture : public ::testing::Test {
 
   // The value key of the only entry function `name` holds in backend class
   // `backend_class` (e.g. "DistributedJsonCache"); a test failure and "" if
-  // there is not exactly one.
+  // there is not exactly one. Value keys are "C:name@sig:{tag}:key"
+  // (docs/redis.md).
   std::string OnlyValueKey(const std::string& backend_class,
                            const std::string& name) {
-    auto keys = redis_->Command({"KEYS", backend_class + ":" + name + ":*"});
+    auto keys = redis_->Command({"KEYS", ValueKeyPattern(backend_class, name)});
     EXPECT_EQ(keys.elements.size(), 1u) << "value keys of " << name;
     return keys.elements.size() == 1 ? keys.elements[0].str : "";
+  }
+
+  // A KEYS pattern of the value keys of function `name`.
+  static std::string ValueKeyPattern(const std::string& backend_class,
+                                     const std::string& name) {
+    return backend_class + ":" + name + "@*}:*";
   }
 
   std::shared_ptr<RedisClient> redis_;

@@ -95,10 +95,20 @@ TEST_F(JsonCacheTest, TypeWithoutCodecIsRefusedAtWrapTime) {
   }
 }
 
+// The key format of docs/redis.md, exactly: readable, one per call.
+TEST_F(JsonCacheTest, KeysReadAsDocumented) {
+  auto price = ca::json_cache(
+      {.name = "app.price"},
+      [](std::string sku, int quantity) { return sku.size() * quantity; });
+  price("ab-1", 2);
+  EXPECT_EQ(OnlyValueKey("DistributedJsonCache", "app.price"),
+            "DistributedJsonCache:app.price@232e543c:{5q}:\"ab-1\",2");
+}
+
 TEST_F(JsonCacheTest, MissingClientTellsToAssignIt) {
   config_.cache_redis_client = nullptr;
   try {
-    ca::json_cache([](int n) { return n; });
+    ca::json_cache({.name = "no-client"}, [](int n) { return n; });
     ADD_FAILURE() << "wrapped without a Redis client";
   } catch (const std::runtime_error& e) {
     EXPECT_THAT(e.what(), HasSubstr("cache_redis_client"));

@@ -13,17 +13,6 @@ namespace cache_alchemy {
 namespace memory {
 namespace {
 
-// More keys than this waiting for their store in one thread: forget them
-// all (their stores are then refused, which only costs a later recompute).
-constexpr size_t kMaxPending = 1024;
-
-// Per thread: the invalidation count each (store id, key) missed at. The
-// core computes a missed value and stores it on the thread that looked it
-// up, so this pairs a store with the lookup its computation followed, even
-// when other threads miss and store the same key meanwhile.
-using PendingKey = std::pair<uint64_t, std::string>;
-thread_local absl::flat_hash_map<PendingKey, uint64_t> t_pending;
-
 std::string EncodeLocal(uint64_t epoch, const std::string& token) {
   std::string bytes(sizeof(epoch), '\0');
   std::memcpy(bytes.data(), &epoch, sizeof(epoch));
@@ -43,6 +32,13 @@ std::string_view LocalToken(const StoredValue& value) {
   std::string_view bytes(value.bytes);
   return bytes.size() < 8 ? std::string_view() : bytes.substr(8);
 }
+
+// A fence of this backend: the local store's clear counter (8 bytes, set by
+// LruTtlStore) followed by the Redis bucket generation, or "*" when the
+// lookup was vouched for by a live subscription (a clear elsewhere then
+// reaches the local store as a message, which moves the counter).
+constexpr size_t kLocalFenceSize = 8;
+constexpr char kNoRemoteFence[] = "*";
 
 // The visitor of a lookup: serves a live entry at once, or copies it out for
 // a check against Redis.
@@ -77,54 +73,64 @@ class DistributedMemoryNamespace final : public CacheNamespace {
         counters_(std::move(counters)),
         name_(std::move(name)) {}
 
-  bool Lookup(const std::string& key, ValueVisitor visit,
-              void* context) override {
+  bool Lookup(const std::string& key, ValueVisitor visit, void* context,
+              std::string* fence) override {
     LookupContext c{0, visit, context};
     if (!invalidator_->Live(*store_->channel, &c.live_epoch)) {
       c.live_epoch = 0;
     }
-    if (!store_->lru.Lookup(key, &VisitLocal, &c)) return Missed(key);
+    std::string local;
+    const bool found = store_->lru.Lookup(key, &VisitLocal, &c, &local);
     if (c.served) {
       counters_->local_hits.fetch_add(1, std::memory_order_relaxed);
+      if (fence != nullptr) *fence = local + kNoRemoteFence;
       return true;
     }
-    // Not vouched for by the subscription: the original's check.
-    std::optional<std::string> stamp = remote_.Get(key);
-    if (!stamp.has_value() || *stamp != LocalToken(*c.copy)) return Missed(key);
+    if (!found && c.live_epoch != 0) {
+      // Live: a clear anywhere reaches this store as a message; no round
+      // trip before the function runs.
+      if (fence != nullptr) *fence = local + kNoRemoteFence;
+      return false;
+    }
+    // Not vouched for by the subscription: the original's check (the
+    // key's timestamp), and the bucket's generation as the fence.
+    std::string generation;
+    std::optional<std::string> stamp = remote_.Get(key, &generation);
+    if (fence != nullptr) *fence = local + generation;
+    if (!found || !stamp.has_value() || *stamp != LocalToken(*c.copy)) {
+      return false;
+    }
     counters_->verified_hits.fetch_add(1, std::memory_order_relaxed);
     visit(context, *c.copy);
     return true;
   }
 
-  void Store(const std::string& key, StoredValue value) override {
-    // Redis first: if it fails, nothing is kept locally either (and the
-    // next miss of `key` starts afresh).
-    std::string token;
-    try {
-      token = remote_.PutToken(key);
-    } catch (...) {
-      t_pending.erase(PendingKey(store_->id, key));
-      throw;
+  bool Store(const std::string& key, StoredValue value,
+             const std::string* fence) override {
+    std::string local, remote;
+    if (fence != nullptr) {
+      if (fence->size() < kLocalFenceSize) return Refused();
+      local = fence->substr(0, kLocalFenceSize);
+      remote = fence->substr(kLocalFenceSize);
     }
-    // Read before the lock (Live may take the invalidator's lock, which is
-    // taken before store locks). Safe: every change of subscription state
-    // bumps `invalidations` under the store lock, so a stale epoch read here
-    // makes the check below fail or the entry be dropped right after.
+    // Redis first: if it fails (or its fence refuses), nothing is kept
+    // locally either.
+    std::optional<std::string> token = remote_.PutToken(
+        key, fence == nullptr || remote == kNoRemoteFence ? nullptr : &remote);
+    if (!token.has_value()) return Refused();
+    // Read before the store's lock: every change of subscription state
+    // clears the store (moving its counter), so a stale epoch read here
+    // makes the fenced store below fail or the entry be dropped right after.
     uint64_t epoch = 0;
     if (!invalidator_->Live(*store_->channel, &epoch)) epoch = 0;
-    absl::MutexLock lock(&store_->mu);
-    auto it = t_pending.find(PendingKey(store_->id, key));
-    const bool fresh =
-        it != t_pending.end() && it->second == store_->invalidations;
-    if (it != t_pending.end()) t_pending.erase(it);
-    if (!fresh) {
-      // An invalidation arrived (or the subscription changed) while the
-      // value was computed: it may predate the clear. Not kept.
-      counters_->refused_stores.fetch_add(1, std::memory_order_relaxed);
-      return;
+    value.bytes = EncodeLocal(epoch, *token);
+    // An invalidation that arrived (or a subscription change) while the
+    // value was computed moved the counter: the value may predate a clear.
+    if (!store_->lru.Store(key, std::move(value),
+                           fence != nullptr ? &local : nullptr)) {
+      return Refused();
     }
-    value.bytes = EncodeLocal(epoch, token);
-    store_->lru.Store(key, std::move(value));
+    return true;
   }
 
   int64_t Clear() override {
@@ -147,19 +153,11 @@ class DistributedMemoryNamespace final : public CacheNamespace {
 
   int64_t Size() override { return remote_.Size(); }
 
-  uint64_t InvalidationGeneration() override {
-    return store_->generation.load(std::memory_order_acquire);
-  }
+  uint64_t InvalidationGeneration() override { return store_->lru.clears(); }
 
  private:
-  // Records the invalidation count a computation starts from.
-  bool Missed(const std::string& key) {
-    if (t_pending.size() >= kMaxPending) t_pending.clear();
-    // Read without the lock: an invalidation that bumps it concurrently
-    // either is counted here (its Redis clear came first, so the
-    // computation that follows sees its effect) or refuses the store.
-    t_pending[PendingKey(store_->id, key)] =
-        store_->generation.load(std::memory_order_acquire);
+  bool Refused() {
+    counters_->refused_stores.fetch_add(1, std::memory_order_relaxed);
     return false;
   }
 

@@ -53,7 +53,10 @@ class DistributedMemoryCache final : public Backend {
   DistributedMemoryCache();
 
   ValueFormat format() const override { return ValueFormat::kObject; }
-  uint32_t requirements() const override { return kRequiresRedis; }
+  uint32_t requirements() const override {
+    return kRequiresRedis | kRequiresStableName;
+  }
+  KeyFormat key_format() const override { return KeyFormat::kText; }
   CacheNamespace* Open(const NamespaceSpec& spec,
                        const HostContext& host) override;
   // Removes the timestamps in Redis and publishes a flush of `prefix`

@@ -41,7 +41,7 @@ TEST_F(DistributedMemoryCacheTest, KeepsTheObjectAndATimestampInRedis) {
   Handle again = open(5);
   EXPECT_EQ(calls, 1);
   EXPECT_EQ(first.resource, again.resource);  // the same object, not a copy
-  auto keys = redis_->Command({"KEYS", "DistributedMemoryCache:open:*"});
+  auto keys = redis_->Command({"KEYS", "DistributedMemoryCache:open@*}:*"});
   ASSERT_EQ(keys.elements.size(), 1u);
   const std::string stamp = redis_->Command({"GET", keys.elements[0].str}).str;
   EXPECT_NE(stamp.find('.'), std::string::npos) << stamp;  // "sec.usec"

@@ -10,11 +10,16 @@ namespace cache_alchemy {
 namespace memory {
 
 LruTtlStore::LruTtlStore(int64_t limit, int64_t expire_seconds,
-                         const Clock* clock)
+                         const Clock* clock, KeyFormat key_format)
     : limit_(limit),
       expire_ms_(expire_seconds < 0 ? -1 : expire_seconds * 1000),
-      clock_(clock) {
+      clock_(clock),
+      key_format_(key_format) {
   head_.prev = head_.next = &head_;
+}
+
+void LruTtlStore::EncodeFence(uint64_t clears, std::string* fence) {
+  fence->assign(reinterpret_cast<const char*>(&clears), sizeof(clears));
 }
 
 LruTtlStore::~LruTtlStore() = default;
@@ -33,8 +38,11 @@ void LruTtlStore::PushFront(Entry* e) {
 }
 
 bool LruTtlStore::Lookup(const std::string& key, ValueVisitor visit,
-                         void* context) {
+                         void* context, std::string* fence) {
   std::lock_guard<std::mutex> lock(mu_);
+  if (fence != nullptr) {
+    EncodeFence(clears_.load(std::memory_order_relaxed), fence);
+  }
   auto it = entries_.find(key);
   if (it == entries_.end()) return false;
   Entry& e = it->second;
@@ -51,10 +59,16 @@ bool LruTtlStore::Lookup(const std::string& key, ValueVisitor visit,
   return true;
 }
 
-void LruTtlStore::Store(const std::string& key, StoredValue value) {
+bool LruTtlStore::Store(const std::string& key, StoredValue value,
+                        const std::string* fence) {
   const int64_t expires_at =
       expire_ms_ < 0 ? -1 : clock_->NowMillis() + expire_ms_;
   std::lock_guard<std::mutex> lock(mu_);
+  if (fence != nullptr) {
+    std::string now;
+    EncodeFence(clears_.load(std::memory_order_relaxed), &now);
+    if (*fence != now) return false;  // cleared since the lookup
+  }
   auto [it, inserted] = entries_.try_emplace(key);
   Entry& e = it->second;
   e.value = std::move(value);
@@ -72,6 +86,7 @@ void LruTtlStore::Store(const std::string& key, StoredValue value) {
       entries_.erase(*oldest->key);
     }
   }
+  return true;
 }
 
 template <typename Pred>
@@ -90,13 +105,16 @@ int64_t LruTtlStore::RemoveIf(Pred remove) {
 
 int64_t LruTtlStore::Clear() {
   std::lock_guard<std::mutex> lock(mu_);
+  BumpClears();
   return RemoveIf([](const std::string&) { return true; });
 }
 
 int64_t LruTtlStore::ClearMatching(const KeyPattern& pattern) {
   std::lock_guard<std::mutex> lock(mu_);
-  return RemoveIf(
-      [&](const std::string& key) { return StrictKeyMatches(key, pattern); });
+  BumpClears();
+  return RemoveIf([&](const std::string& key) {
+    return StrictKeyMatches(key, pattern, key_format_);
+  });
 }
 
 int64_t LruTtlStore::Size() {
@@ -117,12 +135,13 @@ class MemoryNamespace final : public CacheNamespace {
   explicit MemoryNamespace(std::shared_ptr<LruTtlStore> store)
       : store_(std::move(store)) {}
 
-  bool Lookup(const std::string& key, ValueVisitor visit,
-              void* context) override {
-    return store_->Lookup(key, visit, context);
+  bool Lookup(const std::string& key, ValueVisitor visit, void* context,
+              std::string* fence) override {
+    return store_->Lookup(key, visit, context, fence);
   }
-  void Store(const std::string& key, StoredValue value) override {
-    store_->Store(key, std::move(value));
+  bool Store(const std::string& key, StoredValue value,
+             const std::string* fence) override {
+    return store_->Store(key, std::move(value), fence);
   }
   int64_t Clear() override { return store_->Clear(); }
   int64_t ClearMatching(const KeyPattern& pattern) override {
@@ -139,6 +158,12 @@ class MemoryNamespace final : public CacheNamespace {
 CacheNamespace* MemoryCache::Open(const NamespaceSpec& spec,
                                   const HostContext& host) {
   absl::MutexLock lock(&mu_);
+  // Forget the stores of functions gone since, now and then (amortized
+  // constant time): wrapping and destroying functions keeps memory bounded.
+  if (stores_.size() >= prune_at_) {
+    absl::erase_if(stores_, [](const auto& kv) { return kv.second.expired(); });
+    prune_at_ = 2 * stores_.size() + 64;
+  }
   auto& slot = stores_[StoreKey(spec.prefix, spec.name)];
   std::shared_ptr<LruTtlStore> store = slot.lock();
   if (store == nullptr) {

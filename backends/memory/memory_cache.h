@@ -13,6 +13,7 @@
 #ifndef CACHE_ALCHEMY_BACKENDS_MEMORY_MEMORY_CACHE_H_
 #define CACHE_ALCHEMY_BACKENDS_MEMORY_MEMORY_CACHE_H_
 
+#include <atomic>
 #include <cstdint>
 #include <memory>
 #include <mutex>
@@ -31,20 +32,34 @@ namespace memory {
 
 // The entries of one cached function: a hash map threaded with an LRU list.
 //
+// Fences (CacheNamespace::Lookup/Store): every clear bumps a counter; a
+// lookup hands out the counter as its fence, and a fenced store is refused
+// if the counter moved since (checked under the same lock as the write, so
+// a store never lands after a clear that began after its lookup).
+//
 // Thread safety: all methods may be called from any thread.
 class LruTtlStore {
  public:
   // `limit`: max entries (> 0) or -1; `expire_seconds`: > 0 or -1.
-  // `clock` must outlive the store.
-  LruTtlStore(int64_t limit, int64_t expire_seconds, const Clock* clock);
+  // `clock` must outlive the store. `key_format`: how strict keys are
+  // split for partial clears.
+  LruTtlStore(int64_t limit, int64_t expire_seconds, const Clock* clock,
+              KeyFormat key_format = KeyFormat::kBinary);
   ~LruTtlStore();
 
-  bool Lookup(const std::string& key, ValueVisitor visit, void* context);
-  void Store(const std::string& key, StoredValue value);
-  // Both return the number of live (unexpired) entries removed.
+  // As CacheNamespace::Lookup (the fence is the clear counter).
+  bool Lookup(const std::string& key, ValueVisitor visit, void* context,
+              std::string* fence);
+  // As CacheNamespace::Store.
+  bool Store(const std::string& key, StoredValue value,
+             const std::string* fence);
+  // Both return the number of live (unexpired) entries removed, and fence.
   int64_t Clear();
   int64_t ClearMatching(const KeyPattern& pattern);
   int64_t Size();
+  // The clear counter: changes whenever entries may have been removed by a
+  // clear. Lock-free.
+  uint64_t clears() const { return clears_.load(std::memory_order_acquire); }
 
  private:
   struct Entry {
@@ -65,9 +80,19 @@ class LruTtlStore {
   template <typename Pred>
   int64_t RemoveIf(Pred remove);
 
+  // REQUIRES: mu_ held.
+  void BumpClears() {
+    clears_.store(clears_.load(std::memory_order_relaxed) + 1,
+                  std::memory_order_release);
+  }
+  static void EncodeFence(uint64_t clears, std::string* fence);
+
   const int64_t limit_;
   const int64_t expire_ms_;
   const Clock* const clock_;
+  const KeyFormat key_format_;
+  // Written under mu_, readable without it.
+  std::atomic<uint64_t> clears_{0};
 
   // The hit path's lock. std::mutex, not absl::Mutex: Debian builds Abseil
   // without NDEBUG, so every absl::Mutex lock runs deadlock detection, which
@@ -97,6 +122,7 @@ class MemoryCache final : public Backend {
   absl::Mutex mu_;
   absl::flat_hash_map<StoreKey, std::weak_ptr<LruTtlStore>> stores_
       ABSL_GUARDED_BY(mu_);
+  size_t prune_at_ ABSL_GUARDED_BY(mu_) = 64;
 };
 
 }  // namespace memory

@@ -3,6 +3,7 @@
 #include "backends/memory/push_invalidation.h"
 
 #include <pthread.h>
+#include <sys/random.h>
 #include <unistd.h>
 
 #include <chrono>
@@ -29,6 +30,18 @@ std::atomic<uint64_t> g_fork_generation{0};
 absl::Mutex g_registry_mu(absl::kConstInit);
 std::set<Invalidator*>* g_invalidators ABSL_GUARDED_BY(g_registry_mu) = nullptr;
 
+// In a child right after fork(): getrandom(2) is a plain system call, safe
+// where std::random_device might not be.
+uint64_t OriginAfterFork() {
+  uint64_t value = 0;
+  if (getrandom(&value, sizeof(value), GRND_NONBLOCK) != sizeof(value)) {
+    value = static_cast<uint64_t>(
+        std::chrono::steady_clock::now().time_since_epoch().count());
+  }
+  value ^= static_cast<uint64_t>(getpid()) << 17;
+  return value == 0 ? 1 : value;
+}
+
 }  // namespace
 
 // Before fork(): holds every invalidator's lock (and the registry's), so no
@@ -47,8 +60,16 @@ void Invalidator::AfterFork() ABSL_NO_THREAD_SAFETY_ANALYSIS {
   g_registry_mu.Unlock();
 }
 
-void Invalidator::AfterForkInChild() {
+void Invalidator::AfterForkInChild() ABSL_NO_THREAD_SAFETY_ANALYSIS {
   g_fork_generation.fetch_add(1, std::memory_order_relaxed);
+  // A new identity before the child can do anything: a clear the child
+  // publishes must not carry the parent's origin (the parent would skip it
+  // as its own), whatever the child's first operation is.
+  if (g_invalidators != nullptr) {
+    for (Invalidator* inv : *g_invalidators) {
+      inv->origin_.store(OriginAfterFork(), std::memory_order_relaxed);
+    }
+  }
   AfterFork();
 }
 
@@ -147,9 +168,6 @@ std::string InvalidationChannel(const std::string& prefix) {
 }
 
 void LocalStore::Invalidate(const KeyPattern* pattern) {
-  absl::MutexLock lock(&mu);
-  ++invalidations;
-  generation.store(invalidations, std::memory_order_release);
   if (pattern != nullptr) {
     lru.ClearMatching(*pattern);
   } else {
@@ -191,6 +209,11 @@ std::shared_ptr<LocalStore> Invalidator::OpenStore(const NamespaceSpec& spec,
   if (inserted) {
     slot.channel = std::make_unique<Channel>();
     slot.channel->name = channel_name;
+  }
+  if (slot.stores.size() >= slot.prune_at) {
+    absl::erase_if(slot.stores,
+                   [](const auto& kv) { return kv.second.expired(); });
+    slot.prune_at = 2 * slot.stores.size() + 64;
   }
   std::shared_ptr<LocalStore> store = slot.stores[spec.name].lock();
   if (store == nullptr) {
@@ -238,7 +261,7 @@ bool Invalidator::Live(const Channel& channel, uint64_t* epoch) {
 
 void Invalidator::RestartAfterFork() {
   subscription_.release();  // the parent's thread and connection: not ours
-  origin_.store(RandomOrigin());
+  // (The origin was renewed by the atfork handler already.)
   std::vector<std::string> names;
   for (auto& [name, slot] : channels_) {
     // Inherited copies are checked against Redis per hit until the child's

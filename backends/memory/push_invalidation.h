@@ -75,35 +75,23 @@ struct Channel {
   std::atomic<uint64_t> live_epoch{0};
 };
 
-// The local entries of one function (per client, prefix and name), shared by
-// every namespace opened for it. Values carry `bytes` = 8-byte epoch at
-// store time + the Redis token.
+// The local entries of one function (per client, prefix and function id),
+// shared by every namespace opened for it. Values carry `bytes` = 8-byte
+// epoch at store time + the Redis token. Keys are text (the backend's key
+// format).
 struct LocalStore {
   LocalStore(int64_t limit, int64_t expire_seconds, const Clock* clock,
              Channel* channel)
-      : lru(limit, expire_seconds, clock), channel(channel) {}
+      : lru(limit, expire_seconds, clock, KeyFormat::kText), channel(channel) {}
 
-  // Drops the entries matching `pattern` (all when null) and bumps
-  // `invalidations`, so a computation that began before cannot store.
+  // Drops the entries matching `pattern` (all when null). Every
+  // invalidation (received or local) and every change of subscription
+  // state goes through here, moving the store's clear counter, so a
+  // computation that began before cannot store (LruTtlStore's fence).
   void Invalidate(const KeyPattern* pattern);
 
   LruTtlStore lru;
   Channel* const channel;  // owned by the Invalidator
-  absl::Mutex mu;
-  // Bumped by every invalidation (received or local) and every change of
-  // subscription state.
-  uint64_t invalidations ABSL_GUARDED_BY(mu) = 0;
-  // A copy of `invalidations` readable without the lock
-  // (CacheNamespace::InvalidationGeneration).
-  std::atomic<uint64_t> generation{0};
-  // Unique in the process (pairs lookups with stores per thread).
-  const uint64_t id = NextId();
-
- private:
-  static uint64_t NextId() {
-    static std::atomic<uint64_t> next{1};
-    return next.fetch_add(1, std::memory_order_relaxed);
-  }
 };
 
 // One subscriber connection per RedisClient in this process, started with
@@ -151,6 +139,7 @@ class Invalidator final : public RedisSubscriptionListener {
     std::unique_ptr<Channel> channel;
     bool ever_subscribed = false;
     absl::flat_hash_map<std::string, std::weak_ptr<LocalStore>> stores;
+    size_t prune_at = 64;  // forget dead stores when there are this many
   };
   // Drops every local entry under `slot` (state change: nothing is vouched
   // for any more).

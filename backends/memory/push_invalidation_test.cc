@@ -180,6 +180,73 @@ TEST_F(PushInvalidationTest, ForkedChildSubscribesAnew) {
   EXPECT_EQ(child.Wait(), 0);
 }
 
+// A forked child may start with any operation; whichever it is, the child
+// must act under an identity of its own, so that a clear it makes reaches
+// the parent (which skips only its own messages). Each first operation is
+// followed by a clear in the child; the parent must drop its copy.
+class ForkFirstOperationTest
+    : public PushInvalidationTest,
+      public ::testing::WithParamInterface<std::string> {};
+
+TEST_P(ForkFirstOperationTest, ChildClearReachesTheParent) {
+  const std::string op = GetParam();
+  const std::string name = "push:first:" + op;
+  int calls = 0;
+  auto f = ca::memory_cache({.strict = true, .name = name},
+                            [&calls](int a) { return ++calls * 100 + a; });
+  EXPECT_EQ(f(1), 101);
+  EXPECT_EQ(f(1), 101);
+  const int64_t received = Stat("invalidations_received");
+  Child child([&](Child&) {
+    if (op == "clear") {
+      f.cache_clear();
+    } else if (op == "partial") {
+      f.cache_clear(1);
+    } else if (op == "flush") {
+      ca::flush_cache(kBackend);
+    } else {
+      if (op == "lookup") {
+        f(1);
+      } else if (op == "store") {
+        f(2);
+      } else if (op == "wrap") {
+        auto g = ca::memory_cache({.strict = true, .name = name},
+                                  [](int a) { return a; });
+        g.cache_clear();
+        return 0;
+      }
+      f.cache_clear();
+    }
+    return 0;
+  });
+  EXPECT_EQ(child.Wait(), 0);
+  ASSERT_TRUE(WaitFor([&] {
+    return Stat("invalidations_received") > received;
+  })) << "the parent never heard the child's clear ("
+      << op << ")";
+  EXPECT_EQ(f(1), 201) << "the parent served a copy the child cleared (" << op
+                       << ")";
+}
+
+INSTANTIATE_TEST_SUITE_P(EveryFirstOperation, ForkFirstOperationTest,
+                         ::testing::Values("clear", "partial", "flush",
+                                           "lookup", "store", "wrap"));
+
+// The parent clears after the fork: a child whose first operation is a
+// lookup must not serve the copy it inherited.
+TEST_F(PushInvalidationTest, ChildNeverServesAnInheritedCopyClearedSince) {
+  int calls = 0;
+  auto f = Counted("push:inherited", &calls);
+  EXPECT_EQ(f(1), 101);
+  Child child([&](Child& parent) {
+    if (parent.Receive() != 1) return 1;  // the parent cleared
+    return f(1) == 201 ? 0 : 2;
+  });
+  EXPECT_EQ(f.cache_clear(), 1);
+  child.Send(1);
+  EXPECT_EQ(child.Wait(), 0);
+}
+
 TEST_F(PushInvalidationTest, PartialClearDropsExactlyTheMatchesElsewhere) {
   Child child([&](Child& parent) {
     int calls = 0;

@@ -2,6 +2,9 @@
 
 #include "backends/redis_common/redis_store.h"
 
+#include <array>
+#include <boost/crc.hpp>
+#include <mutex>
 #include <stdexcept>
 #include <utility>
 
@@ -16,60 +19,93 @@ namespace cache_alchemy {
 namespace redis_backend {
 namespace {
 
-// KEYS: value key, function key set, backend set.
-// ARGV: value, expire ms, limit, member (the key), function name, value key
-// prefix, mode ("value" or "token").
-// Times come from the server (TIME), so processes with skewed clocks agree.
+constexpr uint16_t kSlots = 16384;
+
+// Lua: sets KEYS[n] (a bucket's generation) to a new value that no earlier
+// generation of this key had, even across a server restart that lost it:
+// the server's time in microseconds, or the old value + 1 if that is not
+// larger. Fenced stores compare the generation they read with the current
+// one as strings.
+#define CA_LUA_BUMP                                              \
+  "local function bump(key)\n"                                   \
+  "  local t = redis.call('TIME')\n"                             \
+  "  local now = tonumber(t[1]) * 1000000 + tonumber(t[2])\n"    \
+  "  local old = tonumber(redis.call('GET', key) or '0') or 0\n" \
+  "  if old >= now then now = old + 1 end\n"                     \
+  "  redis.call('SET', key, string.format('%.0f', now))\n"       \
+  "end\n"
+
+// KEYS: value key, bucket index, bucket generation.
+// ARGV: value, expire ms, limit, member (the entry key), mode ("value" or
+// "token"), fence ("*": none), value key prefix.
+// Returns nil when the fence refused the store; else 1 (value) or the token
+// now stored (token). Scores are the server's time in microseconds, made
+// strictly increasing within the index, so eviction follows store order
+// exactly (never the entry just stored) even within one microsecond.
 const LuaScript kStore = {R"lua(
+if ARGV[6] ~= '*' and (redis.call('GET', KEYS[3]) or '') ~= ARGV[6] then
+  return false
+end
 local t = redis.call('TIME')
-local now_ms = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local now_us = tonumber(t[1]) * 1000000 + tonumber(t[2])
 local expire_ms = tonumber(ARGV[2])
 local limit = tonumber(ARGV[3])
 local value = ARGV[1]
-if ARGV[7] == 'token' then
+if ARGV[5] == 'token' then
   local current = redis.call('GET', KEYS[1])
   if current then return current end
   value = t[1] .. '.' .. string.format('%06d', tonumber(t[2]))
 end
+local score = now_us
+local last = redis.call('ZRANGE', KEYS[2], -1, -1, 'WITHSCORES')
+if last[2] and tonumber(last[2]) >= score then score = tonumber(last[2]) + 1 end
 if expire_ms > 0 then
   redis.call('SET', KEYS[1], value, 'PX', expire_ms)
-  redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', '(' .. (now_ms - expire_ms))
+  redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf',
+             '(' .. string.format('%.0f', now_us - expire_ms * 1000))
 else
   redis.call('SET', KEYS[1], value)
 end
-redis.call('ZADD', KEYS[2], now_ms, ARGV[4])
-redis.call('SADD', KEYS[3], ARGV[5])
+redis.call('ZADD', KEYS[2], string.format('%.0f', score), ARGV[4])
 if limit > 0 then
   local over = redis.call('ZCARD', KEYS[2]) - limit
   if over > 0 then
     for _, m in ipairs(redis.call('ZRANGE', KEYS[2], 0, over - 1)) do
-      redis.call('DEL', ARGV[6] .. m)
+      redis.call('DEL', ARGV[7] .. m)
       redis.call('ZREM', KEYS[2], m)
     end
   end
 end
-return value
+if ARGV[5] == 'token' then return value end
+return 1
 )lua"};
 
 // The clears publish `message` on `channel` (when the channel is not empty)
-// in the same script, so the invalidation is on its way to every subscriber
-// before the clear's reply (DistributedMemoryCache's push invalidation).
+// in the same script as their last deletion, so the invalidation is on its
+// way to every subscriber before the clear's reply (DistributedMemoryCache's
+// push invalidation).
 
-// KEYS: function key set, backend set. ARGV: value key prefix, name,
-// channel, message.
-const LuaScript kClear = {R"lua(
+// KEYS: bucket index, bucket generation. ARGV: value key prefix, channel,
+// message.
+const LuaScript kClearBucket = {CA_LUA_BUMP R"lua(
 local removed = 0
 for _, m in ipairs(redis.call('ZRANGE', KEYS[1], 0, -1)) do
   removed = removed + redis.call('DEL', ARGV[1] .. m)
 end
 redis.call('DEL', KEYS[1])
-redis.call('SREM', KEYS[2], ARGV[2])
-if ARGV[3] ~= '' then redis.call('PUBLISH', ARGV[3], ARGV[4]) end
+bump(KEYS[2])
+if ARGV[2] ~= '' then redis.call('PUBLISH', ARGV[2], ARGV[3]) end
 return removed
 )lua"};
 
-// KEYS: function key set. ARGV: value key prefix, channel, message,
-// members...
+// KEYS: bucket index, bucket generation. Fences the bucket, then lists its
+// keys (a partial clear matches them in the client).
+const LuaScript kFenceAndList = {CA_LUA_BUMP R"lua(
+bump(KEYS[2])
+return redis.call('ZRANGE', KEYS[1], 0, -1)
+)lua"};
+
+// KEYS: bucket index. ARGV: value key prefix, channel, message, members...
 const LuaScript kClearMembers = {R"lua(
 local removed = 0
 for i = 4, #ARGV do
@@ -80,7 +116,7 @@ if ARGV[2] ~= '' then redis.call('PUBLISH', ARGV[2], ARGV[3]) end
 return removed
 )lua"};
 
-// KEYS: function key set. ARGV: value key prefix.
+// KEYS: bucket index. ARGV: value key prefix.
 const LuaScript kSize = {R"lua(
 local live = 0
 for _, m in ipairs(redis.call('ZRANGE', KEYS[1], 0, -1)) do
@@ -93,35 +129,6 @@ end
 return live
 )lua"};
 
-// KEYS: backend set. ARGV: prefix, module, backend class, channel, message.
-const LuaScript kFlush = {R"lua(
-local removed = 0
-for _, name in ipairs(redis.call('SMEMBERS', KEYS[1])) do
-  local set = ARGV[1] .. ARGV[2] .. ':' .. name .. '-keys'
-  local values = ARGV[1] .. ARGV[3] .. ':' .. name .. ':'
-  for _, m in ipairs(redis.call('ZRANGE', set, 0, -1)) do
-    removed = removed + redis.call('DEL', values .. m)
-  end
-  redis.call('DEL', set)
-end
-redis.call('DEL', KEYS[1])
-if ARGV[4] ~= '' then redis.call('PUBLISH', ARGV[4], ARGV[5]) end
-return removed
-)lua"};
-
-// KEYS: backend set. ARGV: prefix, module. Drops names without keys.
-const LuaScript kNamespaces = {R"lua(
-local names = {}
-for _, name in ipairs(redis.call('SMEMBERS', KEYS[1])) do
-  if redis.call('EXISTS', ARGV[1] .. ARGV[2] .. ':' .. name .. '-keys') == 1 then
-    table.insert(names, name)
-  else
-    redis.call('SREM', KEYS[1], name)
-  end
-end
-return names
-)lua"};
-
 absl::Mutex sha_mu(absl::kConstInit);
 
 absl::flat_hash_map<const LuaScript*, std::string>& Shas()
@@ -130,15 +137,87 @@ absl::flat_hash_map<const LuaScript*, std::string>& Shas()
   return *shas;
 }
 
-std::string AllKeysSet(const BackendNames& names, const std::string& prefix) {
-  return absl::StrCat(prefix, names.module, ":", names.class_name, ":all-keys");
+std::string FunctionsSet(const BackendNames& names, const std::string& prefix) {
+  return absl::StrCat(prefix, names.class_name, ":functions");
+}
+
+std::string FunctionBase(const BackendNames& names, const std::string& prefix,
+                         const std::string& id) {
+  return absl::StrCat(prefix, names.class_name, ":", id);
 }
 
 [[noreturn]] void Fail(const char* what, const std::string& detail) {
   throw std::runtime_error(absl::StrCat("redis ", what, ": ", detail));
 }
 
+std::shared_ptr<RedisClient> RequireClient(std::shared_ptr<RedisClient> client,
+                                           const BackendNames& names,
+                                           const NamespaceSpec& spec) {
+  if (client == nullptr) {
+    throw std::invalid_argument(
+        absl::StrCat("backend ", names.class_name, " opened for '", spec.name,
+                     "' without a Redis client (HostContext::redis is null)"));
+  }
+  return client;
+}
+
+uint16_t Crc16(std::string_view bytes) {
+  // CRC-16/XMODEM (poly 0x1021, init 0, no reflection), Redis's key hash.
+  boost::crc_optimal<16, 0x1021, 0, 0, false, false> crc;
+  crc.process_bytes(bytes.data(), bytes.size());
+  return crc.checksum();
+}
+
+// The candidates of TagForSlot in order: [0-9a-z], then two characters, ...
+constexpr char kTagAlphabet[] = "0123456789abcdefghijklmnopqrstuvwxyz";
+constexpr int kTagBase = 36;
+
+std::string Candidate(uint64_t n) {
+  // n = 0..35 one character, 36..36+36^2-1 two, ...
+  int length = 1;
+  uint64_t span = kTagBase;
+  while (n >= span) {
+    n -= span;
+    ++length;
+    span *= kTagBase;
+  }
+  std::string s(length, '0');
+  for (int i = length - 1; i >= 0; --i) {
+    s[i] = kTagAlphabet[n % kTagBase];
+    n /= kTagBase;
+  }
+  return s;
+}
+
 }  // namespace
+
+uint16_t KeySlot(std::string_view key) {
+  // Only the part between the first '{' and the next '}' is hashed, if it
+  // is not empty (the cluster specification's hash tags).
+  const size_t open = key.find('{');
+  if (open != std::string_view::npos) {
+    const size_t close = key.find('}', open + 1);
+    if (close != std::string_view::npos && close > open + 1) {
+      key = key.substr(open + 1, close - open - 1);
+    }
+  }
+  return Crc16(key) % kSlots;
+}
+
+const std::string& TagForSlot(uint16_t slot) {
+  // Candidates are tried in one fixed order, each filling its slot if empty,
+  // so a slot's tag is the same in every process whatever was asked before.
+  static std::mutex mu;
+  static auto* tags = new std::array<std::string, kSlots>();
+  static uint64_t next = 0;
+  std::lock_guard<std::mutex> lock(mu);
+  while ((*tags)[slot % kSlots].empty()) {
+    std::string candidate = Candidate(next++);
+    std::string& at = (*tags)[Crc16(candidate) % kSlots];
+    if (at.empty()) at = std::move(candidate);
+  }
+  return (*tags)[slot % kSlots];
+}
 
 RedisReply RunScript(RedisClient& client, const LuaScript& script,
                      const std::vector<std::string>& keys,
@@ -177,102 +256,219 @@ RedisReply RunScript(RedisClient& client, const LuaScript& script,
   return reply;
 }
 
+int BucketsFor(const RedisClient& /*client*/) {
+  // A single Redis: one bucket per function. (A cluster client spreads each
+  // function over several; docs/redis.md.)
+  return 1;
+}
+
+std::vector<RedisStore::Bucket> RedisStore::MakeBuckets(
+    const std::string& function_base, int buckets) {
+  // The function's buckets sit in evenly spaced slots from an offset of its
+  // own, so a cluster's masters (which own contiguous slot ranges) each get
+  // a share of every function in proportion to their range.
+  const uint32_t offset = Crc16(function_base) % kSlots;
+  std::vector<Bucket> out;
+  out.reserve(buckets);
+  for (int b = 0; b < buckets; ++b) {
+    const uint16_t slot =
+        (offset + static_cast<uint32_t>(b) * kSlots / buckets) % kSlots;
+    Bucket bucket;
+    bucket.base = absl::StrCat(function_base, ":{", TagForSlot(slot), "}");
+    bucket.values = bucket.base + ":";
+    bucket.index = bucket.base + "#i";
+    bucket.generation = bucket.base + "#g";
+    out.push_back(std::move(bucket));
+  }
+  return out;
+}
+
 RedisStore::RedisStore(std::shared_ptr<RedisClient> client,
                        const BackendNames& names, const NamespaceSpec& spec)
-    : client_(std::move(client)),
-      name_(spec.name),
-      value_prefix_(
-          absl::StrCat(spec.prefix, names.class_name, ":", spec.name, ":")),
-      keys_set_(
-          absl::StrCat(spec.prefix, names.module, ":", spec.name, "-keys")),
-      all_keys_(AllKeysSet(names, spec.prefix)),
+    : client_(RequireClient(std::move(client), names, spec)),
+      id_(spec.name),
+      functions_(FunctionsSet(names, spec.prefix)),
+      buckets_(MakeBuckets(FunctionBase(names, spec.prefix, spec.name),
+                           BucketsFor(*client_))),
       expire_ms_(spec.expire_seconds > 0
                      ? std::to_string(spec.expire_seconds * 1000)
                      : "-1"),
-      limit_(spec.limit > 0 ? std::to_string(spec.limit) : "-1") {
-  if (client_ == nullptr) {
-    throw std::invalid_argument(
-        absl::StrCat("backend ", names.class_name, " opened for '", spec.name,
-                     "' without a Redis client (HostContext::redis is null)"));
-  }
+      limit_(spec.limit > 0
+                 ? std::to_string((spec.limit + buckets_.size() - 1) /
+                                  buckets_.size())
+                 : "-1") {}
+
+const RedisStore::Bucket& RedisStore::BucketOf(const std::string& key) const {
+  if (buckets_.size() == 1) return buckets_[0];
+  return buckets_[Crc16(key) % buckets_.size()];
 }
 
-std::optional<std::string> RedisStore::Get(const std::string& key) {
+std::string RedisStore::ValueKey(const std::string& key) const {
+  return BucketOf(key).values + key;
+}
+
+void RedisStore::Register() {
+  // Before the first lookup: a flush elsewhere fences every function it
+  // finds in the set, so a function must be in it before it computes.
+  if (registered_->load(std::memory_order_acquire)) return;
+  RedisReply reply = client_->Command({"SADD", functions_, id_});
+  if (reply.is_error()) Fail("SADD (register function)", reply.str);
+  registered_->store(true, std::memory_order_release);
+}
+
+std::optional<std::string> RedisStore::Get(const std::string& key,
+                                           std::string* fence) {
+  Register();
+  const Bucket& bucket = BucketOf(key);
   RedisReply reply =
-      client_->Command({"GET", absl::StrCat(value_prefix_, key)});
-  if (reply.type == RedisReply::Type::kString) return std::move(reply.str);
-  if (reply.is_nil()) return std::nullopt;
-  // A value of another type (a list, say) under our key: not ours, a miss.
-  if (reply.is_error() && absl::StartsWith(reply.str, "WRONGTYPE")) {
-    return std::nullopt;
+      client_->Command({"MGET", bucket.values + key, bucket.generation});
+  if (reply.type != RedisReply::Type::kArray || reply.elements.size() != 2) {
+    Fail("MGET", reply.str);
   }
-  Fail("GET", reply.str);
+  if (fence != nullptr) fence->swap(reply.elements[1].str);  // "" when nil
+  // A value of another type under our key reads as nil: not ours, a miss.
+  if (reply.elements[0].type == RedisReply::Type::kString) {
+    return std::move(reply.elements[0].str);
+  }
+  return std::nullopt;
+}
+
+std::string RedisStore::Generation(const std::string& key) {
+  Register();
+  RedisReply reply = client_->Command({"GET", BucketOf(key).generation});
+  if (reply.type == RedisReply::Type::kString) return std::move(reply.str);
+  if (reply.is_nil()) return "";
+  Fail("GET (generation)", reply.str);
 }
 
 std::string RedisStore::StoreWithMode(const std::string& key,
                                       const std::string& value,
-                                      const char* mode) {
+                                      const char* mode,
+                                      const std::string* fence, bool* refused) {
+  Register();
+  const Bucket& bucket = BucketOf(key);
   RedisReply reply = RunScript(
-      *client_, kStore,
-      {absl::StrCat(value_prefix_, key), keys_set_, all_keys_},
-      {value, expire_ms_, limit_, key, name_, value_prefix_, mode}, "store");
+      *client_, kStore, {bucket.values + key, bucket.index, bucket.generation},
+      {value, expire_ms_, limit_, key, mode,
+       fence != nullptr ? *fence : std::string("*"), bucket.values},
+      "store");
+  *refused = reply.is_nil();
   return std::move(reply.str);
 }
 
-void RedisStore::Put(const std::string& key, const std::string& value) {
-  StoreWithMode(key, value, "value");
+bool RedisStore::Put(const std::string& key, const std::string& value,
+                     const std::string* fence) {
+  bool refused = false;
+  StoreWithMode(key, value, "value", fence, &refused);
+  return !refused;
 }
 
-std::string RedisStore::PutToken(const std::string& key) {
-  return StoreWithMode(key, "", "token");
+std::optional<std::string> RedisStore::PutToken(const std::string& key,
+                                                const std::string* fence) {
+  bool refused = false;
+  std::string token = StoreWithMode(key, "", "token", fence, &refused);
+  if (refused) return std::nullopt;
+  return token;
 }
 
 int64_t RedisStore::Clear(const Publish& publish) {
-  return RunScript(*client_, kClear, {keys_set_, all_keys_},
-                   {value_prefix_, name_, publish.channel, publish.message},
-                   "clear")
-      .integer;
+  int64_t removed = 0;
+  for (size_t b = 0; b < buckets_.size(); ++b) {
+    const bool last = b + 1 == buckets_.size();
+    removed += RunScript(*client_, kClearBucket,
+                         {buckets_[b].index, buckets_[b].generation},
+                         {buckets_[b].values, last ? publish.channel : "",
+                          last ? publish.message : ""},
+                         "clear")
+                   .integer;
+  }
+  return removed;
 }
 
 int64_t RedisStore::ClearMatching(const KeyPattern& pattern,
                                   const Publish& publish) {
-  RedisReply members = client_->Command({"ZRANGE", keys_set_, "0", "-1"});
-  if (members.type != RedisReply::Type::kArray) {
-    Fail("ZRANGE (partial clear)", members.str);
+  int64_t removed = 0;
+  for (size_t b = 0; b < buckets_.size(); ++b) {
+    const Bucket& bucket = buckets_[b];
+    const bool last = b + 1 == buckets_.size();
+    // Fence first: a store whose lookup came before this point is refused,
+    // so nothing computed before the clear lands between the listing and
+    // the deletion below.
+    RedisReply members =
+        RunScript(*client_, kFenceAndList, {bucket.index, bucket.generation},
+                  {}, "partial clear");
+    std::vector<std::string> args = {bucket.values, last ? publish.channel : "",
+                                     last ? publish.message : ""};
+    for (auto& m : members.elements) {
+      if (StrictKeyMatches(m.str, pattern, KeyFormat::kText)) {
+        args.push_back(std::move(m.str));
+      }
+    }
+    // Without matches there is nothing to delete, but maybe a message to
+    // publish: other processes may hold copies Redis no longer lists.
+    if (args.size() == 3 && args[1].empty()) continue;
+    removed += RunScript(*client_, kClearMembers, {bucket.index}, args,
+                         "partial clear")
+                   .integer;
   }
-  std::vector<std::string> args = {value_prefix_, publish.channel,
-                                   publish.message};
-  for (auto& m : members.elements) {
-    if (StrictKeyMatches(m.str, pattern)) args.push_back(std::move(m.str));
-  }
-  // Without matches there is nothing to delete, but a message to publish:
-  // other processes may hold copies whose keys Redis no longer lists.
-  if (args.size() == 3 && publish.channel.empty()) return 0;
-  return RunScript(*client_, kClearMembers, {keys_set_}, args, "partial clear")
-      .integer;
+  return removed;
 }
 
 int64_t RedisStore::Size() {
-  return RunScript(*client_, kSize, {keys_set_}, {value_prefix_}, "size")
-      .integer;
+  int64_t live = 0;
+  for (const Bucket& bucket : buckets_) {
+    live += RunScript(*client_, kSize, {bucket.index}, {bucket.values}, "size")
+                .integer;
+  }
+  return live;
 }
 
 int64_t RedisStore::Flush(RedisClient& client, const BackendNames& names,
                           const std::string& prefix, const Publish& publish) {
-  return RunScript(client, kFlush, {AllKeysSet(names, prefix)},
-                   {prefix, names.module, names.class_name, publish.channel,
-                    publish.message},
-                   "flush")
-      .integer;
+  RedisReply ids = client.Command({"SMEMBERS", FunctionsSet(names, prefix)});
+  if (ids.type != RedisReply::Type::kArray) Fail("SMEMBERS (flush)", ids.str);
+  int64_t removed = 0;
+  // Every function stays in the set: a later flush must fence it again.
+  for (const RedisReply& id : ids.elements) {
+    for (const Bucket& bucket :
+         MakeBuckets(FunctionBase(names, prefix, id.str), BucketsFor(client))) {
+      removed +=
+          RunScript(client, kClearBucket, {bucket.index, bucket.generation},
+                    {bucket.values, "", ""}, "flush")
+              .integer;
+    }
+  }
+  if (!publish.channel.empty()) {
+    RedisReply published =
+        client.Command({"PUBLISH", publish.channel, publish.message});
+    if (published.is_error()) Fail("PUBLISH (flush)", published.str);
+  }
+  return removed;
 }
 
 std::set<std::string> RedisStore::Namespaces(RedisClient& client,
                                              const BackendNames& names,
                                              const std::string& prefix) {
-  RedisReply reply = RunScript(client, kNamespaces, {AllKeysSet(names, prefix)},
-                               {prefix, names.module}, "namespaces");
+  RedisReply ids = client.Command({"SMEMBERS", FunctionsSet(names, prefix)});
+  if (ids.type != RedisReply::Type::kArray) {
+    Fail("SMEMBERS (namespaces)", ids.str);
+  }
+  std::vector<std::vector<std::string>> exists;
+  std::vector<const std::string*> owner;
+  for (const RedisReply& id : ids.elements) {
+    for (const Bucket& bucket :
+         MakeBuckets(FunctionBase(names, prefix, id.str), BucketsFor(client))) {
+      exists.push_back({"EXISTS", bucket.index});
+      owner.push_back(&id.str);
+    }
+  }
   std::set<std::string> out;
-  for (auto& e : reply.elements) out.insert(std::move(e.str));
+  if (exists.empty()) return out;
+  std::vector<RedisReply> replies = client.Pipeline(exists);
+  for (size_t i = 0; i < replies.size(); ++i) {
+    if (replies[i].is_error()) Fail("EXISTS (namespaces)", replies[i].str);
+    if (replies[i].integer > 0) out.insert(*owner[i]);
+  }
   return out;
 }
 

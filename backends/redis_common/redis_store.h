@@ -3,26 +3,34 @@
 //
 // The Redis side shared by the distributed backends (json, pickle and the
 // invalidation timestamps of DistributedMemoryCache): the key layout, the Lua
-// scripts that keep `limit` and `expire`, clears, flush and namespaces. Each
-// plugin links its own copy; it talks to Redis only through the host's
-// abstract `RedisClient`.
+// scripts that keep `limit` and `expire`, fenced stores, clears, flush and
+// namespaces. Each plugin links its own copy; it talks to Redis only through
+// the host's abstract `RedisClient`.
 //
-// Layout (the Python original's, see docs/redis.md), for a backend class
-// `Backend` in module `module`, a function named `name` and a prefix `prefix`:
-//   {prefix}{Backend}:{name}:{key}        value of one entry (TTL = expire)
-//   {prefix}{module}:{name}-keys          sorted set of the function's keys,
-//                                         scored by insertion time (ms)
-//   {prefix}{module}:{Backend}:all-keys   set of the backend's function names
-// Keys are binary: a strict key holds varint bytes.
+// Layout (docs/redis.md, "Keys"), for a backend class `C`, a function id
+// `F` ("name@signature"), a prefix `P` and an entry key `K` (text, see
+// core/key_encoder.h):
+//   P C ":" F ":{" T "}:" K     the value of one entry (TTL = expire)
+//   P C ":" F ":{" T "}#i"      sorted set of the bucket's keys, scored by
+//                               store order (strictly increasing)
+//   P C ":" F ":{" T "}#g"      the bucket's generation: changed by every
+//                               clear, checked by every fenced store
+//   P C ":functions"            set of the function ids of the backend
+// Each function's entries are spread over `buckets` buckets (1 on a single
+// Redis); `T` is a short hash tag that puts each bucket in its own cluster
+// slot, the slots of one function evenly spaced, so every script touches one
+// slot and one hot function is not pinned to one master.
 //
 //   RedisStore store(client, {"cache_alchemy.backends.json",
 //                             "DistributedJsonCache"}, spec);
-//   store.Put(key, bytes);                        // one EVALSHA
-//   std::optional<std::string> v = store.Get(key); // one GET
+//   std::string fence;
+//   std::optional<std::string> v = store.Get(key, &fence);  // one MGET
+//   if (!v) store.Put(key, bytes, &fence);  // one EVALSHA, fenced
 
 #ifndef CACHE_ALCHEMY_BACKENDS_REDIS_COMMON_REDIS_STORE_H_
 #define CACHE_ALCHEMY_BACKENDS_REDIS_COMMON_REDIS_STORE_H_
 
+#include <atomic>
 #include <cstdint>
 #include <memory>
 #include <optional>
@@ -49,62 +57,99 @@ struct Publish {
   std::string message;
 };
 
+// The Redis Cluster hash slot of `key` (CRC16 of its hash tag, as Redis
+// computes it: https://redis.io/docs/reference/cluster-spec/).
+uint16_t KeySlot(std::string_view key);
+// A short tag ([0-9a-z]{1,4}, the shortest, then the smallest) whose slot is
+// `slot` (< 16384). Thread-safe; memoized.
+const std::string& TagForSlot(uint16_t slot);
+
+// How many buckets each function's entries are spread over with `client`:
+// 1 on a single Redis. Every process sharing a Redis uses the same number.
+int BucketsFor(const RedisClient& client);
+
 // The entries of one cached function in Redis.
 //
 // Errors: every method throws std::runtime_error when Redis fails (the core
-// then fails open). Thread safety: every method may be called from any
-// thread.
+// then fails open for reads and reports clears). Thread safety: every method
+// may be called from any thread.
 class RedisStore {
  public:
+  // The function's entries are spread over `BucketsFor(*client)` buckets.
+  // Throws std::invalid_argument for a null client.
   RedisStore(std::shared_ptr<RedisClient> client, const BackendNames& names,
              const NamespaceSpec& spec);
 
-  // The stored bytes of `key`, or nullopt. One round trip (GET).
-  std::optional<std::string> Get(const std::string& key);
+  // The stored bytes of `key`, or nullopt; sets `*fence` (if not null) to
+  // the bucket's generation. One round trip (MGET).
+  std::optional<std::string> Get(const std::string& key, std::string* fence);
+  // The bucket's generation only (a fence). One round trip (GET).
+  std::string Generation(const std::string& key);
 
-  // Stores `value` under `key` with the function's TTL, records the key in the
-  // function's key set and the function in the backend's set, drops key-set
-  // members whose TTL has passed and trims the oldest entries beyond `limit`.
-  // One round trip (EVALSHA; the first call per process also loads the
-  // script).
-  void Put(const std::string& key, const std::string& value);
+  // Stores `value` under `key` with the function's TTL and limit (evicting
+  // the oldest stores beyond it; never the one just made). With `fence`
+  // (from Get/Generation of `key`), stores only if the bucket was not
+  // cleared since; returns false when refused. One round trip (EVALSHA).
+  bool Put(const std::string& key, const std::string& value,
+           const std::string* fence);
 
-  // Like Put, but the value is a timestamp token made by the server: if `key`
-  // already holds one, keeps it. Returns the token now stored. One round trip.
-  std::string PutToken(const std::string& key);
+  // Like Put, but the value is a timestamp token made by the server: if
+  // `key` already holds one, keeps it. Returns the token now stored, or
+  // nullopt when the fence refused it. One round trip.
+  std::optional<std::string> PutToken(const std::string& key,
+                                      const std::string* fence);
 
-  // Removes every entry of the function; returns how many live ones. With
-  // `publish.channel` set, the same script publishes `publish.message`.
+  // Removes every entry of the function and changes every bucket's
+  // generation; returns how many live entries were removed. With
+  // `publish.channel` set, the last bucket's script publishes
+  // `publish.message`.
   int64_t Clear(const Publish& publish = {});
-  // Removes the entries whose strict key matches `pattern` (matched here, in
-  // the client, byte for byte); returns how many live ones. Publishes as
-  // Clear (even when nothing matched).
+  // Changes every bucket's generation, then removes the entries whose
+  // strict key matches `pattern` (matched here, byte for byte); returns how
+  // many live ones. Publishes as Clear (even when nothing matched).
   int64_t ClearMatching(const KeyPattern& pattern, const Publish& publish = {});
-  // Live entries; prunes key-set members whose value is gone.
+  // Live entries; prunes index members whose value is gone.
   int64_t Size();
 
-  // Removes every entry of every function of the backend under `prefix`.
+  // Removes every entry of every function of the backend under `prefix`
+  // (clearing each function as Clear does, so stores in flight anywhere are
+  // fenced); publishes once at the end.
   static int64_t Flush(RedisClient& client, const BackendNames& names,
                        const std::string& prefix, const Publish& publish = {});
-  // The names of the functions the backend holds keys for under `prefix`.
+  // The ids of the functions the backend holds entries for under `prefix`.
   static std::set<std::string> Namespaces(RedisClient& client,
                                           const BackendNames& names,
                                           const std::string& prefix);
 
-  const std::string& value_key_prefix() const { return value_prefix_; }
-  const std::string& keys_set() const { return keys_set_; }
+  // The value key of `key` (for tests and tools).
+  std::string ValueKey(const std::string& key) const;
 
  private:
+  struct Bucket {
+    std::string base;        // P C ":" F ":{" T "}"
+    std::string values;      // base + ":"
+    std::string index;       // base + "#i"
+    std::string generation;  // base + "#g"
+  };
+  static std::vector<Bucket> MakeBuckets(const std::string& function_base,
+                                         int buckets);
+  const Bucket& BucketOf(const std::string& key) const;
+  // Adds the function to the backend's set of functions (once per object;
+  // retried by later stores if Redis was down).
+  void Register();
   std::string StoreWithMode(const std::string& key, const std::string& value,
-                            const char* mode);
+                            const char* mode, const std::string* fence,
+                            bool* refused);
 
   const std::shared_ptr<RedisClient> client_;
-  const std::string name_;
-  const std::string value_prefix_;  // {prefix}{Backend}:{name}:
-  const std::string keys_set_;      // {prefix}{module}:{name}-keys
-  const std::string all_keys_;      // {prefix}{module}:{Backend}:all-keys
-  const std::string expire_ms_;     // "-1" or milliseconds
-  const std::string limit_;         // "-1" or entries
+  const std::string id_;
+  const std::string functions_;  // P C ":functions"
+  const std::vector<Bucket> buckets_;
+  const std::string expire_ms_;  // "-1" or milliseconds
+  const std::string limit_;      // "-1" or entries per bucket
+  // Whether Register() succeeded (behind a pointer: the store is movable).
+  std::unique_ptr<std::atomic<bool>> registered_ =
+      std::make_unique<std::atomic<bool>>(false);
 };
 
 // A Lua script run with EVALSHA, loaded on first use and reloaded (EVAL)

@@ -13,17 +13,18 @@ class SerializedNamespace final : public CacheNamespace {
  public:
   explicit SerializedNamespace(RedisStore store) : store_(std::move(store)) {}
 
-  bool Lookup(const std::string& key, ValueVisitor visit,
-              void* context) override {
-    std::optional<std::string> bytes = store_.Get(key);
+  bool Lookup(const std::string& key, ValueVisitor visit, void* context,
+              std::string* fence) override {
+    std::optional<std::string> bytes = store_.Get(key, fence);
     if (!bytes.has_value()) return false;
     StoredValue value;
     value.bytes = std::move(*bytes);
     visit(context, value);
     return true;
   }
-  void Store(const std::string& key, StoredValue value) override {
-    store_.Put(key, value.bytes);
+  bool Store(const std::string& key, StoredValue value,
+             const std::string* fence) override {
+    return store_.Put(key, value.bytes, fence);
   }
   int64_t Clear() override { return store_.Clear(); }
   int64_t ClearMatching(const KeyPattern& pattern) override {

@@ -12,8 +12,10 @@
 //         ValueFormat::kJson);
 //   })
 //
-// A hit is one GET; a store is one EVALSHA. Decoding is the core's: bytes that
-// do not decode read as a miss there and are overwritten.
+// A hit is one MGET (the value and its bucket's generation, the fence); a
+// store is one EVALSHA, refused if the bucket was cleared since the lookup.
+// Decoding is the core's: bytes that do not decode read as a miss there and
+// are overwritten.
 
 #ifndef CACHE_ALCHEMY_BACKENDS_REDIS_COMMON_SERIALIZED_BACKEND_H_
 #define CACHE_ALCHEMY_BACKENDS_REDIS_COMMON_SERIALIZED_BACKEND_H_
@@ -35,7 +37,10 @@ class SerializedRedisBackend final : public Backend {
   SerializedRedisBackend(BackendNames names, ValueFormat format);
 
   ValueFormat format() const override { return format_; }
-  uint32_t requirements() const override { return kRequiresRedis; }
+  uint32_t requirements() const override {
+    return kRequiresRedis | kRequiresStableName;
+  }
+  KeyFormat key_format() const override { return KeyFormat::kText; }
   CacheNamespace* Open(const NamespaceSpec& spec,
                        const HostContext& host) override;
   int64_t Flush(const HostContext& host, const std::string& prefix) override;

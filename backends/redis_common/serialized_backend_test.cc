@@ -28,9 +28,12 @@ struct Param {
   ValueFormat format;
 };
 
+// A strict key in the text format these backends ask for.
 std::string Strict(std::vector<std::string> segments) {
   std::string key;
-  for (const auto& s : segments) AppendStrictSegment(s, &key);
+  for (const auto& s : segments) {
+    AppendStrictSegment(s, &key, KeyFormat::kText);
+  }
   return key;
 }
 
@@ -60,7 +63,7 @@ class SerializedBackendTest : public ::testing::TestWithParam<Param> {
         [](void* ctx, const StoredValue& v) {
           *static_cast<std::optional<std::string>*>(ctx) = v.bytes;
         },
-        &out);
+        &out, nullptr);
     EXPECT_EQ(found, out.has_value());
     return out;
   }
@@ -71,12 +74,22 @@ class SerializedBackendTest : public ::testing::TestWithParam<Param> {
     return v;
   }
 
+  // The layout of docs/redis.md, found in Redis: the function's bucket
+  // ("P C:name:{tag}"), known from its index key once something was stored.
+  std::string Bucket(const std::string& name, const std::string& prefix = "") {
+    RedisReply keys = client_->Command(
+        {"KEYS", prefix + GetParam().class_name + ":" + name + ":{*}#i"});
+    EXPECT_EQ(keys.elements.size(), 1u) << "buckets of " << name;
+    if (keys.elements.size() != 1) return "";
+    const std::string& index = keys.elements[0].str;
+    return index.substr(0, index.size() - 2);
+  }
   std::string ValueKey(const std::string& name, const std::string& key,
                        const std::string& prefix = "") {
-    return prefix + GetParam().class_name + ":" + name + ":" + key;
+    return Bucket(name, prefix) + ":" + key;
   }
   std::string KeysSet(const std::string& name, const std::string& prefix = "") {
-    return prefix + GetParam().module + ":" + name + "-keys";
+    return Bucket(name, prefix) + "#i";
   }
 
   CoarseMonotonicClock clock_;
@@ -85,26 +98,29 @@ class SerializedBackendTest : public ::testing::TestWithParam<Param> {
   std::shared_ptr<Backend> backend_;
 };
 
-TEST_P(SerializedBackendTest, DeclaresFormatAndRedis) {
+TEST_P(SerializedBackendTest, DeclaresFormatRedisStableNamesAndTextKeys) {
   EXPECT_EQ(backend_->format(), GetParam().format);
-  EXPECT_EQ(backend_->requirements() & Backend::kRequiresRedis,
-            Backend::kRequiresRedis);
+  EXPECT_EQ(backend_->requirements(),
+            Backend::kRequiresRedis | Backend::kRequiresStableName);
+  EXPECT_EQ(backend_->key_format(), KeyFormat::kText);
 }
 
-TEST_P(SerializedBackendTest, MissThenHitWithOriginalLayout) {
+TEST_P(SerializedBackendTest, MissThenHitWithTheDocumentedLayout) {
   auto ns = Open("mod:f");
   const std::string key("k\0\x01", 3);
   EXPECT_FALSE(Get(*ns, key).has_value());
   const std::string bytes("\0binary\xff", 8);
-  ns->Store(key, Bytes(bytes));
+  ns->Store(key, Bytes(bytes), nullptr);
   EXPECT_EQ(Get(*ns, key), bytes);
-  EXPECT_EQ(client_->Command({"GET", ValueKey("mod:f", key)}).str, bytes);
-  EXPECT_EQ(client_->Command({"ZSCORE", KeysSet("mod:f"), key}).type,
+  const std::string bucket = Bucket("mod:f");
+  // "C:name:{tag}", the tag a short [0-9a-z] hash tag.
+  EXPECT_THAT(bucket, ::testing::MatchesRegex(GetParam().class_name +
+                                              ":mod:f:\\{[0-9a-z]{1,4}\\}"));
+  EXPECT_EQ(client_->Command({"GET", bucket + ":" + key}).str, bytes);
+  EXPECT_EQ(client_->Command({"ZSCORE", bucket + "#i", key}).type,
             RedisReply::Type::kString);
   EXPECT_EQ(client_
-                ->Command({"SISMEMBER",
-                           GetParam().module + ":" + GetParam().class_name +
-                               ":all-keys",
+                ->Command({"SISMEMBER", GetParam().class_name + ":functions",
                            "mod:f"})
                 .integer,
             1);
@@ -113,9 +129,10 @@ TEST_P(SerializedBackendTest, MissThenHitWithOriginalLayout) {
 
 TEST_P(SerializedBackendTest, HitIsOneRoundTripAndStoreIsOne) {
   auto ns = Open("rt", 10, 60);
-  ns->Store("warm", Bytes("x"));  // loads the script once per process
+  // Loads the script once per process and registers the function.
+  ns->Store("warm", Bytes("x"), nullptr);
   const int64_t before = client_->round_trips();
-  ns->Store("k", Bytes("v"));
+  ns->Store("k", Bytes("v"), nullptr);
   EXPECT_EQ(client_->round_trips() - before, 1);
   EXPECT_TRUE(Get(*ns, "k").has_value());
   EXPECT_EQ(client_->round_trips() - before, 2);
@@ -125,17 +142,17 @@ TEST_P(SerializedBackendTest, HitIsOneRoundTripAndStoreIsOne) {
 
 TEST_P(SerializedBackendTest, ScriptsSurviveScriptFlush) {
   auto ns = Open("noscript");
-  ns->Store("a", Bytes("1"));
+  ns->Store("a", Bytes("1"), nullptr);
   client_->Command({"SCRIPT", "FLUSH"});  // as after a server restart
-  ns->Store("b", Bytes("2"));
+  ns->Store("b", Bytes("2"), nullptr);
   EXPECT_EQ(Get(*ns, "b"), "2");
   EXPECT_EQ(ns->Size(), 2);
 }
 
 TEST_P(SerializedBackendTest, LimitOneKeepsTheNewest) {
   auto ns = Open("limited", 1);
-  ns->Store("a", Bytes("1"));
-  ns->Store("b", Bytes("2"));
+  ns->Store("a", Bytes("1"), nullptr);
+  ns->Store("b", Bytes("2"), nullptr);
   EXPECT_FALSE(Get(*ns, "a").has_value());
   EXPECT_EQ(Get(*ns, "b"), "2");
   EXPECT_EQ(client_->Command({"EXISTS", ValueKey("limited", "a")}).integer, 0);
@@ -145,23 +162,23 @@ TEST_P(SerializedBackendTest, LimitOneKeepsTheNewest) {
 
 TEST_P(SerializedBackendTest, ExpireSetsTtlAndNeverMeansNone) {
   auto expiring = Open("expiring", -1, 30);
-  expiring->Store("k", Bytes("v"));
+  expiring->Store("k", Bytes("v"), nullptr);
   int64_t pttl = client_->Command({"PTTL", ValueKey("expiring", "k")}).integer;
   EXPECT_GT(pttl, 29000);
   EXPECT_LE(pttl, 30000);
   auto forever = Open("forever", -1, -1);
-  forever->Store("k", Bytes("v"));
+  forever->Store("k", Bytes("v"), nullptr);
   EXPECT_EQ(client_->Command({"PTTL", ValueKey("forever", "k")}).integer, -1);
 }
 
 TEST_P(SerializedBackendTest, ExpiredEntriesDoNotCountAgainstLimit) {
   auto ns = Open("pruned", 2, 30);
-  ns->Store("old", Bytes("1"));
-  ns->Store("young", Bytes("2"));
+  ns->Store("old", Bytes("1"), nullptr);
+  ns->Store("young", Bytes("2"), nullptr);
   // Make "old" look stored 60 s ago (its value key gone, as after its TTL).
   client_->Command({"DEL", ValueKey("pruned", "old")});
   client_->Command({"ZADD", KeysSet("pruned"), "1", "old"});
-  ns->Store("new", Bytes("3"));
+  ns->Store("new", Bytes("3"), nullptr);
   // "old" was pruned by time, so "young" was not evicted to make room.
   EXPECT_EQ(Get(*ns, "young"), "2");
   EXPECT_EQ(Get(*ns, "new"), "3");
@@ -174,10 +191,10 @@ TEST_P(SerializedBackendTest, ExpiredEntriesDoNotCountAgainstLimit) {
 
 TEST_P(SerializedBackendTest, ClearAndPartialClear) {
   auto ns = Open("strict", -1, -1, "", /*strict=*/true);
-  ns->Store(Strict({"1", "x"}), Bytes("a"));
-  ns->Store(Strict({"1", "y"}), Bytes("b"));
-  ns->Store(Strict({"2", "x"}), Bytes("c"));
-  ns->Store(Strict({"x.*", "x"}), Bytes("d"));
+  ns->Store(Strict({"1", "x"}), Bytes("a"), nullptr);
+  ns->Store(Strict({"1", "y"}), Bytes("b"), nullptr);
+  ns->Store(Strict({"2", "x"}), Bytes("c"), nullptr);
+  ns->Store(Strict({"x.*", "x"}), Bytes("d"), nullptr);
   KeyPattern first_is_1{{std::string("1"), std::nullopt}};
   EXPECT_EQ(ns->ClearMatching(first_is_1), 2);
   EXPECT_FALSE(Get(*ns, Strict({"1", "x"})).has_value());
@@ -188,17 +205,49 @@ TEST_P(SerializedBackendTest, ClearAndPartialClear) {
   EXPECT_TRUE(Get(*ns, Strict({"2", "x"})).has_value());
   EXPECT_EQ(ns->Clear(), 1);
   EXPECT_EQ(ns->Size(), 0);
-  EXPECT_EQ(client_->Command({"EXISTS", KeysSet("strict")}).integer, 0);
+  EXPECT_EQ(client_->Command({"KEYS", "*strict:{*}#i"}).elements.size(), 0u);
+}
+
+// A fenced store (the fence from a lookup) is refused once a clear of the
+// function came in between; a later lookup's fence stores again.
+TEST_P(SerializedBackendTest, ClearsFenceStoresThatLookedUpBefore) {
+  auto ns = Open("fenced", -1, -1, "", /*strict=*/true);
+  auto fence_of = [&](const std::string& key) {
+    std::string fence;
+    ns->Lookup(
+        key, [](void*, const StoredValue&) {}, nullptr, &fence);
+    return fence;
+  };
+  const std::string k1 = Strict({"1"});
+  const std::string k2 = Strict({"2"});
+  std::string before = fence_of(k1);
+  EXPECT_EQ(ns->Clear(), 0);
+  EXPECT_FALSE(ns->Store(k1, Bytes("stale"), &before));
+  EXPECT_FALSE(Get(*ns, k1).has_value());
+  std::string after = fence_of(k1);
+  EXPECT_TRUE(ns->Store(k1, Bytes("fresh"), &after));
+  EXPECT_EQ(Get(*ns, k1), "fresh");
+  // A partial clear fences too, even for keys it did not match.
+  before = fence_of(k2);
+  EXPECT_EQ(ns->ClearMatching(KeyPattern{{std::string("1")}}), 1);
+  EXPECT_FALSE(ns->Store(k2, Bytes("stale"), &before));
+  // So does a flush.
+  before = fence_of(k2);
+  backend_->Flush(host_, "");
+  EXPECT_FALSE(ns->Store(k2, Bytes("stale"), &before));
+  // Without a fence (a put), a store is unconditional.
+  EXPECT_TRUE(ns->Store(k2, Bytes("put"), nullptr));
+  EXPECT_EQ(Get(*ns, k2), "put");
 }
 
 TEST_P(SerializedBackendTest, FlushAndNamespacesPerPrefix) {
   auto a = Open("fa", -1, -1, "tenant1:");
   auto b = Open("fb", -1, -1, "tenant1:");
   auto c = Open("fa", -1, -1, "tenant2:");
-  a->Store("k1", Bytes("1"));
-  a->Store("k2", Bytes("2"));
-  b->Store("k", Bytes("3"));
-  c->Store("k", Bytes("4"));
+  a->Store("k1", Bytes("1"), nullptr);
+  a->Store("k2", Bytes("2"), nullptr);
+  b->Store("k", Bytes("3"), nullptr);
+  c->Store("k", Bytes("4"), nullptr);
   EXPECT_THAT(backend_->Namespaces(host_, "tenant1:"),
               UnorderedElementsAre("fa", "fb"));
   EXPECT_THAT(backend_->Namespaces(host_, "tenant2:"),
@@ -211,6 +260,7 @@ TEST_P(SerializedBackendTest, FlushAndNamespacesPerPrefix) {
 
 TEST_P(SerializedBackendTest, NonStringValueUnderOurKeyIsAMiss) {
   auto ns = Open("wrongtype");
+  ns->Store("other", Bytes("v"), nullptr);  // makes the bucket known
   client_->Command({"RPUSH", ValueKey("wrongtype", "k"), "x"});
   EXPECT_FALSE(Get(*ns, "k").has_value());
 }
@@ -219,10 +269,10 @@ TEST_P(SerializedBackendTest, DownServerThrowsRuntimeError) {
   testing::RedisServer server;
   host_.redis = RedisClient::FromUrl(server.url());
   auto ns = Open("down");
-  ns->Store("k", Bytes("v"));
+  ns->Store("k", Bytes("v"), nullptr);
   server.Stop();
   EXPECT_THROW(Get(*ns, "k"), std::runtime_error);
-  EXPECT_THROW(ns->Store("k", Bytes("v")), std::runtime_error);
+  EXPECT_THROW(ns->Store("k", Bytes("v"), nullptr), std::runtime_error);
 }
 
 INSTANTIATE_TEST_SUITE_P(

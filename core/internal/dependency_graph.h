@@ -10,11 +10,15 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <tuple>
+#include <utility>
 #include <vector>
 
 #include "absl/base/thread_annotations.h"
+#include "absl/container/flat_hash_map.h"
 #include "absl/synchronization/mutex.h"
 #include "core/backend.h"
+#include "core/internal/function_cache.h"
 
 namespace cache_alchemy {
 namespace internal {
@@ -36,11 +40,16 @@ class DependencyNode {
   // The node of the user-chosen identity `id` (created on first use, shared
   // while any handle holds it).
   static std::shared_ptr<DependencyNode> ForId(const std::string& id);
-  // The node of the cached-function identity (backend, prefix, name).
+  // The node of the cached-function identity (backend, prefix, id), whose
+  // id() reads `name`.
   static std::shared_ptr<DependencyNode> ForFunction(const std::string& backend,
                                                      const std::string& prefix,
+                                                     const std::string& id,
                                                      const std::string& name);
 
+  // Adding forgets dead entries now and then (amortized constant time), so
+  // wrapping and destroying functions under a long-lived node keeps the
+  // node's memory bounded without any clear.
   void AddOwner(std::weak_ptr<FunctionCache> owner);
   // The live owners; forgets the dead ones.
   std::vector<std::shared_ptr<FunctionCache>> Owners();
@@ -50,23 +59,64 @@ class DependencyNode {
   std::vector<std::shared_ptr<FunctionCache>> Dependents();
 
  private:
+  // A list of weakly held functions that forgets dead ones as it grows.
+  struct WeakList {
+    std::vector<std::weak_ptr<FunctionCache>> items;
+    size_t prune_at = 16;
+    void Add(std::weak_ptr<FunctionCache> fn);
+    std::vector<std::shared_ptr<FunctionCache>> Live();
+  };
   static std::shared_ptr<DependencyNode> Intern(const std::string& key,
                                                 const std::string& id);
 
   const std::string id_;
   absl::Mutex mu_;
-  std::vector<std::weak_ptr<FunctionCache>> owners_ ABSL_GUARDED_BY(mu_);
-  std::vector<std::weak_ptr<FunctionCache>> dependents_ ABSL_GUARDED_BY(mu_);
+  WeakList owners_ ABSL_GUARDED_BY(mu_);
+  WeakList dependents_ ABSL_GUARDED_BY(mu_);
+};
+
+// Plans and runs one cascade: every function added (fully, or by a pattern),
+// the other wrappers of its identity, and every dependent, transitively.
+// Each function is visited once per distinct pattern (so cycles end) and
+// cleared once per distinct clear; a function reached by a partial clear
+// and a full one is cleared fully, once.
+class Cascade {
+ public:
+  // Clears `fn` (fully when `pattern` is nullopt) and its dependents.
+  void Add(std::shared_ptr<FunctionCache> fn,
+           std::optional<TypedPattern> pattern);
+  // `fn` was already cleared fully by other means (flush_cache): its
+  // dependents are cleared, it is not cleared again.
+  void AddCleared(std::shared_ptr<FunctionCache> fn);
+
+  // Runs every planned clear, even after one failed. Returns the number of
+  // entries removed in all; throws ClearError naming every function that
+  // could not be cleared (its `removed()` counts the rest).
+  int64_t Run();
+
+ private:
+  struct Planned {
+    std::shared_ptr<FunctionCache> fn;
+    bool full = false;
+    bool already_cleared = false;
+    std::vector<TypedPattern> patterns;
+  };
+  void Visit(const std::shared_ptr<FunctionCache>& fn,
+             const std::optional<TypedPattern>& pattern, bool cleared);
+
+  std::vector<std::tuple<std::shared_ptr<FunctionCache>,
+                         std::optional<TypedPattern>, bool>>
+      queue_;
+  std::vector<Planned> plan_;
+  absl::flat_hash_map<const FunctionCache*, size_t> index_;
 };
 
 // Clears `root` (fully when `pattern` is nullopt, else by `pattern`) and
-// every dependent, transitively. Each function is visited once per distinct
-// pattern (so cycles end) and cleared once per distinct clear. Returns the
-// number of entries removed in all.
+// every dependent, transitively (a Cascade). Throws ClearError.
 int64_t CascadeClear(const std::shared_ptr<FunctionCache>& root,
-                     const std::optional<KeyPattern>& pattern);
+                     const std::optional<TypedPattern>& pattern);
 
-// Clears `node`'s owners and every dependent, fully.
+// Clears `node`'s owners and every dependent, fully. Throws ClearError.
 int64_t CascadeClear(DependencyNode& node);
 
 }  // namespace internal

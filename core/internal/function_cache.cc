@@ -3,6 +3,7 @@
 #include "core/internal/function_cache.h"
 
 #include <chrono>
+#include <mutex>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
@@ -22,43 +23,87 @@ int64_t SteadyNowMs() {
       .count();
 }
 
-} // namespace
+// Every live FunctionCache, by address (Register adds, the destructor
+// removes). std::mutex: wraps and flushes are rare, and Debian's absl::Mutex
+// runs deadlock detection on every lock.
+std::mutex g_live_mu;
+absl::flat_hash_map<const FunctionCache*, std::weak_ptr<FunctionCache>>&
+LiveTable() {
+  static auto* table = new absl::flat_hash_map<const FunctionCache*,
+                                               std::weak_ptr<FunctionCache>>();
+  return *table;
+}
+
+}  // namespace
 
 FunctionCache::FunctionCache(ResolvedOptions options,
                              std::shared_ptr<CacheNamespace> ns,
-                             ValueFormat format)
-    : options_(std::move(options)), ns_(std::move(ns)), format_(format),
+                             ValueFormat format, KeyFormat key_format)
+    : options_(std::move(options)),
+      ns_(std::move(ns)),
+      format_(format),
+      key_format_(key_format),
       node_(DependencyNode::ForFunction(options_.backend, options_.prefix,
-                                        options_.name)) {}
+                                        options_.id, options_.name)) {}
 
-FunctionCache::~FunctionCache() = default;
-
-void FunctionCache::RegisterDependencies() {
-  node_->AddOwner(weak_from_this());
-  for (const auto &dep : options_.dependencies) {
-    dep.node()->AddDependent(weak_from_this());
-  }
+FunctionCache::~FunctionCache() {
+  std::lock_guard<std::mutex> lock(g_live_mu);
+  LiveTable().erase(this);
 }
 
-bool FunctionCache::Lookup(const std::string &key, ValueVisitor visit,
-                           void *context) {
+void FunctionCache::Register() {
+  node_->AddOwner(weak_from_this());
+  for (const auto& dep : options_.dependencies) {
+    dep.node()->AddDependent(weak_from_this());
+  }
+  std::lock_guard<std::mutex> lock(g_live_mu);
+  LiveTable()[this] = weak_from_this();
+}
+
+std::vector<std::shared_ptr<FunctionCache>> FunctionCache::Live(
+    const std::function<bool(const FunctionCache&)>& select) {
+  std::vector<std::shared_ptr<FunctionCache>> live;
+  {
+    std::lock_guard<std::mutex> lock(g_live_mu);
+    for (const auto& [raw, weak] : LiveTable()) {
+      // Null while its destructor waits for the lock.
+      if (std::shared_ptr<FunctionCache> fn = weak.lock()) {
+        live.push_back(std::move(fn));
+      }
+    }
+  }
+  // `select` runs without the lock (it may be arbitrary code).
+  std::vector<std::shared_ptr<FunctionCache>> selected;
+  for (auto& fn : live) {
+    if (select(*fn)) selected.push_back(std::move(fn));
+  }
+  return selected;
+}
+
+bool FunctionCache::Lookup(const std::string& key, ValueVisitor visit,
+                           void* context, std::string* fence, bool* fenced) {
   try {
-    return ns_->Lookup(key, visit, context);
-  } catch (const std::exception &e) {
+    const bool found = ns_->Lookup(key, visit, context, fence);
+    *fenced = true;
+    return found;
+  } catch (const std::exception& e) {
+    // No fence: a value computed now is not stored (a clear may come and
+    // go, unseen, before the store).
+    *fenced = false;
     ReportBackendError("lookup", e);
     return false;
   }
 }
 
-FunctionCache::Ticket FunctionCache::JoinOrLead(const std::string &key) {
+FunctionCache::Ticket FunctionCache::JoinOrLead(const std::string& key) {
   uint64_t ns_generation = 0;
   try {
     ns_generation = ns_->InvalidationGeneration();
-  } catch (const std::exception &e) {
+  } catch (const std::exception& e) {
     ReportBackendError("invalidation generation", e);
   }
   absl::MutexLock lock(&flights_mu_);
-  auto &slot = flights_[key];
+  auto& slot = flights_[key];
   // A computation that began before an invalidation the backend heard of
   // (a clear in another process) may return a stale value: do not join it,
   // lead a new one (the old leader removes only its own flight).
@@ -70,22 +115,22 @@ FunctionCache::Ticket FunctionCache::JoinOrLead(const std::string &key) {
   return Ticket{slot, true, generation_.load(std::memory_order_acquire)};
 }
 
-std::shared_ptr<const void> FunctionCache::Wait(Flight &flight) {
+std::shared_ptr<const void> FunctionCache::Wait(Flight& flight) {
   absl::MutexLock lock(&flight.mu);
   flight.mu.Await(absl::Condition(&flight.done));
-  if (flight.error)
-    std::rethrow_exception(flight.error);
+  if (flight.error) std::rethrow_exception(flight.error);
   return flight.value;
 }
 
-void FunctionCache::Finish(const Ticket &ticket, const std::string &key,
+void FunctionCache::Finish(const Ticket& ticket, const std::string& key,
                            std::shared_ptr<const void> value,
                            std::exception_ptr error,
-                           std::optional<StoredValue> stored) {
-  if (!error && stored.has_value()) {
+                           std::optional<StoredValue> stored,
+                           const std::string* fence) {
+  if (!error && stored.has_value() && fence != nullptr) {
     absl::ReaderMutexLock lock(&clear_mu_);
     if (generation_.load(std::memory_order_acquire) == ticket.generation) {
-      Store(key, std::move(*stored));
+      Store(key, std::move(*stored), *fence);
     }
   }
   finished_flights_.fetch_add(1, std::memory_order_acq_rel);
@@ -94,8 +139,7 @@ void FunctionCache::Finish(const Ticket &ticket, const std::string &key,
     auto it = flights_.find(key);
     // A clear may have dropped this flight (and a newer one may stand in its
     // place): only remove our own.
-    if (it != flights_.end() && it->second == ticket.flight)
-      flights_.erase(it);
+    if (it != flights_.end() && it->second == ticket.flight) flights_.erase(it);
   }
   absl::MutexLock lock(&ticket.flight->mu);
   ticket.flight->value = std::move(value);
@@ -103,16 +147,20 @@ void FunctionCache::Finish(const Ticket &ticket, const std::string &key,
   ticket.flight->done = true;
 }
 
-void FunctionCache::Store(const std::string &key, StoredValue value) {
+bool FunctionCache::Store(const std::string& key, StoredValue value,
+                          const std::string& fence) {
   try {
-    ns_->Store(key, std::move(value));
-  } catch (const std::exception &e) {
+    // Every store of a computed value is fenced: the backend refuses it if
+    // a clear began (here or in another process) since the lookup.
+    return ns_->Store(key, std::move(value), &fence);
+  } catch (const std::exception& e) {
     ReportBackendError("store", e);
+    return false;
   }
 }
 
-void FunctionCache::ReportBackendError(const char *operation,
-                                       const std::exception &e) {
+void FunctionCache::ReportBackendError(const char* operation,
+                                       const std::exception& e) {
   CountError();
   const int64_t now = SteadyNowMs();
   int64_t last = last_error_log_ms_.load(std::memory_order_relaxed);
@@ -140,83 +188,98 @@ int64_t FunctionCache::ClearAll() {
   return CascadeClear(shared_from_this(), std::nullopt);
 }
 
-int64_t FunctionCache::ClearMatching(const KeyPattern &pattern) {
+int64_t FunctionCache::ClearMatching(const TypedPattern& pattern) {
   return CascadeClear(shared_from_this(), pattern);
 }
 
 int64_t FunctionCache::ClearLocal() {
-  return ClearLocalWith([](CacheNamespace &ns) { return ns.Clear(); });
+  return ClearLocalWith([](CacheNamespace& ns) { return ns.Clear(); });
 }
 
-int64_t FunctionCache::ClearLocalMatching(const KeyPattern &pattern) {
+int64_t FunctionCache::ClearLocalMatching(const TypedPattern& pattern) {
+  const KeyPattern& mine = pattern.For(key_format_);
   return ClearLocalWith(
-      [&pattern](CacheNamespace &ns) { return ns.ClearMatching(pattern); });
+      [&mine](CacheNamespace& ns) { return ns.ClearMatching(mine); });
+}
+
+void FunctionCache::Fence() {
+  if (!enabled()) return;
+  absl::WriterMutexLock lock(&clear_mu_);
+  FenceLocked();
+}
+
+void FunctionCache::FenceLocked() {
+  generation_.fetch_add(1, std::memory_order_acq_rel);
+  // Callers arriving from now on must not join a computation that began
+  // before the clear.
+  absl::MutexLock flights_lock(&flights_mu_);
+  flights_.clear();
 }
 
 int64_t FunctionCache::ClearLocalWith(
-    absl::FunctionRef<int64_t(CacheNamespace &)> clear) {
-  if (!enabled())
-    return 0;
+    absl::FunctionRef<int64_t(CacheNamespace&)> clear) {
+  if (!enabled()) return 0;
   absl::WriterMutexLock lock(&clear_mu_);
-  generation_.fetch_add(1, std::memory_order_acq_rel);
-  {
-    // Callers arriving from now on must not join a computation that began
-    // before the clear.
-    absl::MutexLock flights_lock(&flights_mu_);
-    flights_.clear();
-  }
+  // Fenced even if the backend fails below: nothing computed before this
+  // clear is stored by this process afterwards.
+  FenceLocked();
   try {
     return clear(*ns_);
-  } catch (const std::exception &e) {
-    ReportBackendError("clear", e);
-    return 0;
+  } catch (const std::exception& e) {
+    CountError();
+    Log(LogLevel::kError,
+        absl::StrCat("clear failed: ", e.what(),
+                     " (reported to the caller as ca::ClearError)"),
+        options_.name, options_.backend);
+    throw;
   }
 }
 
-NamedPattern FunctionCache::ToNamed(const KeyPattern &pattern) const {
+NamedPattern FunctionCache::ToNamed(const TypedPattern& pattern) const {
   NamedPattern named;
+  const auto& binary = pattern.binary.segments;
+  const auto& text = pattern.text.segments;
   for (size_t i = 0;
-       i < pattern.segments.size() && i < options_.keyed_params.size(); ++i) {
-    if (!pattern.segments[i].has_value())
-      continue;
-    const ParamInfo &param = options_.keyed_params[i];
-    named.slots.push_back({param.name, param.type, *pattern.segments[i]});
+       i < binary.size() && i < text.size() && i < options_.keyed_params.size();
+       ++i) {
+    if (!binary[i].has_value() || !text[i].has_value()) continue;
+    const ParamInfo& param = options_.keyed_params[i];
+    named.slots.push_back({param.name, param.type, *binary[i], *text[i]});
   }
   return named;
 }
 
-std::optional<KeyPattern>
-FunctionCache::FromNamed(const NamedPattern &named) const {
-  if (!options_.strict || !options_.explicit_param_names)
-    return std::nullopt;
-  KeyPattern pattern;
-  pattern.segments.resize(options_.keyed_params.size());
-  for (const auto &slot : named.slots) {
+std::optional<TypedPattern> FunctionCache::FromNamed(
+    const NamedPattern& named) const {
+  if (!options_.strict || !options_.explicit_param_names) return std::nullopt;
+  TypedPattern pattern;
+  pattern.binary.segments.resize(options_.keyed_params.size());
+  pattern.text.segments.resize(options_.keyed_params.size());
+  for (const auto& slot : named.slots) {
     bool found = false;
     for (size_t i = 0; i < options_.keyed_params.size(); ++i) {
-      const ParamInfo &param = options_.keyed_params[i];
+      const ParamInfo& param = options_.keyed_params[i];
       if (param.name == slot.name && param.type == slot.type) {
-        pattern.segments[i] = slot.bytes;
+        pattern.binary.segments[i] = slot.binary;
+        pattern.text.segments[i] = slot.text;
         found = true;
         break;
       }
     }
-    if (!found)
-      return std::nullopt;
+    if (!found) return std::nullopt;
   }
   return pattern;
 }
 
 int64_t FunctionCache::size() {
-  if (!enabled())
-    return 0;
+  if (!enabled()) return 0;
   try {
     return ns_->Size();
-  } catch (const std::exception &e) {
+  } catch (const std::exception& e) {
     ReportBackendError("size", e);
     return 0;
   }
 }
 
-} // namespace internal
-} // namespace cache_alchemy
+}  // namespace internal
+}  // namespace cache_alchemy

@@ -13,6 +13,7 @@
 #include <atomic>
 #include <cstdint>
 #include <exception>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -40,16 +41,31 @@ struct ParamInfo {
 
 // A cached function's options after defaults were applied and checked.
 struct ResolvedOptions {
+  // The name users see: CacheOptions::name, or "file:line:column#n" (unique
+  // per wrapper) when none was given.
   std::string name;
+  // The identity in the backend: `name` + "@" + the signature tag
+  // (NamespaceSpec::name).
+  std::string id;
   std::string prefix;
-  std::string backend; // dotted name; empty when pass-through
+  std::string backend;  // dotted name; empty when pass-through
   int64_t limit = -1;
   int64_t expire = -1;
   bool is_method = false;
   bool strict = false;
-  bool explicit_param_names = false; // `params` given by the user
+  bool explicit_param_names = false;  // `params` given by the user
   std::vector<ParamInfo> keyed_params;
   std::vector<CacheDependency> dependencies;
+};
+
+// A partial clear by position, encoded in both key formats (a cascade may
+// reach functions of backends that write keys differently).
+struct TypedPattern {
+  KeyPattern binary;
+  KeyPattern text;
+  const KeyPattern& For(KeyFormat format) const {
+    return format == KeyFormat::kText ? text : binary;
+  }
 };
 
 // A partial clear expressed by parameter name, the form in which it cascades
@@ -58,7 +74,8 @@ struct NamedPattern {
   struct Slot {
     std::string name;
     std::type_index type;
-    std::string bytes;
+    std::string binary;
+    std::string text;
   };
   std::vector<Slot> slots;
 };
@@ -69,33 +86,43 @@ struct Flight {
   uint64_t ns_generation = 0;
   absl::Mutex mu;
   bool done ABSL_GUARDED_BY(mu) = false;
-  std::shared_ptr<const void> value ABSL_GUARDED_BY(mu); // the R object
+  std::shared_ptr<const void> value ABSL_GUARDED_BY(mu);  // the R object
   std::exception_ptr error ABSL_GUARDED_BY(mu);
 };
 
 // Thread safety: every public method may be called from any thread.
 class FunctionCache : public std::enable_shared_from_this<FunctionCache> {
-public:
+ public:
   // `ns` is null for a pass-through function (limit or expire 0).
   FunctionCache(ResolvedOptions options, std::shared_ptr<CacheNamespace> ns,
-                ValueFormat format);
+                ValueFormat format, KeyFormat key_format);
   ~FunctionCache();
 
-  FunctionCache(const FunctionCache &) = delete;
-  FunctionCache &operator=(const FunctionCache &) = delete;
+  FunctionCache(const FunctionCache&) = delete;
+  FunctionCache& operator=(const FunctionCache&) = delete;
 
-  // Registers this function as a dependent of each of its dependencies. Call
-  // once, right after construction (needs shared_from_this).
-  void RegisterDependencies();
+  // Registers this function as a dependent of each of its dependencies and
+  // in the process-wide list of live functions. Call once, right after
+  // construction (needs shared_from_this).
+  void Register();
 
-  const ResolvedOptions &options() const { return options_; }
+  // The live functions (wrapped and not yet destroyed) for which `select`
+  // is true. Thread-safe.
+  static std::vector<std::shared_ptr<FunctionCache>> Live(
+      const std::function<bool(const FunctionCache&)>& select);
+
+  const ResolvedOptions& options() const { return options_; }
   bool enabled() const { return ns_ != nullptr; }
   ValueFormat format() const { return format_; }
-  const std::shared_ptr<DependencyNode> &node() const { return node_; }
+  KeyFormat key_format() const { return key_format_; }
+  const std::shared_ptr<DependencyNode>& node() const { return node_; }
 
   // Hit path. Returns true if the backend had `key` and called `visit`.
-  // Backend errors count as errors and read as a miss (fail-open).
-  bool Lookup(const std::string &key, ValueVisitor visit, void *context);
+  // Sets `*fence` (see CacheNamespace::Lookup) and `*fenced` to whether the
+  // lookup reached the backend. Backend errors count as errors and read as
+  // a miss (fail-open); a value computed after such a miss is not stored.
+  bool Lookup(const std::string& key, ValueVisitor visit, void* context,
+              std::string* fence, bool* fenced);
 
   // Single flight. Returns the flight for `key` and whether the caller leads
   // it (must compute and then call `Finish`). Followers call `Wait`.
@@ -104,34 +131,44 @@ public:
     bool leader = false;
     uint64_t generation = 0;
   };
-  Ticket JoinOrLead(const std::string &key);
+  Ticket JoinOrLead(const std::string& key);
 
   // Blocks until the flight is done; returns its value or rethrows its error.
-  static std::shared_ptr<const void> Wait(Flight &flight);
+  static std::shared_ptr<const void> Wait(Flight& flight);
 
-  // Ends a flight led by the caller. With `error`, nothing is stored. With
-  // `stored` set, it is stored under `key` unless the function was cleared
-  // since the ticket was taken (the value may predate the clear).
-  void Finish(const Ticket &ticket, const std::string &key,
+  // Ends a flight led by the caller. With `error`, or without `fence` (the
+  // lookup failed), nothing is stored. Otherwise `stored` (if set) is stored
+  // under `key` unless a clear began since the ticket was taken (in this
+  // process) or since the lookup that produced `fence` (in the backend, any
+  // process): the value may predate the clear.
+  void Finish(const Ticket& ticket, const std::string& key,
               std::shared_ptr<const void> value, std::exception_ptr error,
-              std::optional<StoredValue> stored);
+              std::optional<StoredValue> stored, const std::string* fence);
 
   // Clears every entry and cascades to dependents. Returns the total count.
+  // Throws ClearError when some function could not be cleared.
   int64_t ClearAll();
   // Clears entries matching `pattern` (one slot per keyed parameter) and
-  // cascades. Returns the total count. REQUIRES: options().strict.
-  int64_t ClearMatching(const KeyPattern &pattern);
+  // cascades. Returns the total count. Throws ClearError.
+  // REQUIRES: options().strict.
+  int64_t ClearMatching(const TypedPattern& pattern);
 
-  // Local clears, without cascade (used by the dependency graph).
+  // Local clears, without cascade (used by the dependency graph). They fence
+  // first (computations that began before are not stored), then clear the
+  // backend; they throw what the backend throws.
   int64_t ClearLocal();
-  int64_t ClearLocalMatching(const KeyPattern &pattern);
+  int64_t ClearLocalMatching(const TypedPattern& pattern);
+  // Fences without clearing: computations that began before are not stored
+  // (flush_cache fences every function it flushes this way, then flushes
+  // the backend once).
+  void Fence();
 
   // Converts a by-position pattern into a by-name one (for cascading), and a
   // by-name one back into this function's positional pattern. The latter
   // returns nullopt when this function cannot apply it precisely (not
   // strict, or a named parameter it lacks): the caller then clears fully.
-  NamedPattern ToNamed(const KeyPattern &pattern) const;
-  std::optional<KeyPattern> FromNamed(const NamedPattern &pattern) const;
+  NamedPattern ToNamed(const TypedPattern& pattern) const;
+  std::optional<TypedPattern> FromNamed(const NamedPattern& pattern) const;
 
   // The number of flights finished so far (each after its store). A caller
   // that read it before its lookup and sees it unchanged after taking the
@@ -149,18 +186,22 @@ public:
   // Entries currently held by the backend for this function (0 if disabled).
   int64_t size();
 
-private:
-  void Store(const std::string &key, StoredValue value);
+ private:
+  bool Store(const std::string& key, StoredValue value,
+             const std::string& fence);
   // Counts a backend failure (fail-open) and logs it (core/log.h), at most
   // once per interval per function.
-  void ReportBackendError(const char *operation, const std::exception &e);
-  // Bumps the generation, drops pending flights and runs `clear` on the
-  // namespace, exclusive of stores.
-  int64_t ClearLocalWith(absl::FunctionRef<int64_t(CacheNamespace &)> clear);
+  void ReportBackendError(const char* operation, const std::exception& e);
+  // Fences, then runs `clear` on the namespace, exclusive of stores.
+  int64_t ClearLocalWith(absl::FunctionRef<int64_t(CacheNamespace&)> clear);
+  // Bumps the generation and drops pending flights. REQUIRES: clear_mu_
+  // held exclusively.
+  void FenceLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(clear_mu_);
 
   const ResolvedOptions options_;
   const std::shared_ptr<CacheNamespace> ns_;
   const ValueFormat format_;
+  const KeyFormat key_format_;
   const std::shared_ptr<DependencyNode> node_;
 
   std::atomic<int64_t> hits_{0};
@@ -180,11 +221,11 @@ private:
   absl::Mutex clear_mu_;
   // Guards the single-flight table.
   absl::Mutex flights_mu_;
-  absl::flat_hash_map<std::string, std::shared_ptr<Flight>>
-      flights_ ABSL_GUARDED_BY(flights_mu_);
+  absl::flat_hash_map<std::string, std::shared_ptr<Flight>> flights_
+      ABSL_GUARDED_BY(flights_mu_);
 };
 
-} // namespace internal
-} // namespace cache_alchemy
+}  // namespace internal
+}  // namespace cache_alchemy
 
-#endif // CACHE_ALCHEMY_CORE_INTERNAL_FUNCTION_CACHE_H_
+#endif  // CACHE_ALCHEMY_CORE_INTERNAL_FUNCTION_CACHE_H_

@@ -9,26 +9,36 @@
 #include "core/strict_key.h"
 
 namespace ca = cache_alchemy;
-using Entries = std::map<std::string, ca::StoredValue>;
+struct Entries {
+  std::map<std::string, ca::StoredValue> map;
+  uint64_t clears = 0;  // the fence: a store is refused if a clear came since its lookup
+};
 
 class Handle final : public ca::CacheNamespace {  // one cached function's entries
   std::mutex* mu_;  // the backend outlives us: the core deletes us first
   Entries* e_;      // std::map nodes never move
  public:
   Handle(std::mutex* mu, Entries* e) : mu_(mu), e_(e) {}
-  bool Lookup(const std::string& key, ca::ValueVisitor visit, void* ctx) override {
+  bool Lookup(const std::string& key, ca::ValueVisitor visit, void* ctx, std::string* fence) override {
     std::lock_guard lock(*mu_);
-    auto it = e_->find(key);
-    if (it != e_->end()) visit(ctx, it->second);
-    return it != e_->end();
+    if (fence != nullptr) *fence = std::to_string(e_->clears);
+    auto it = e_->map.find(key);
+    if (it != e_->map.end()) visit(ctx, it->second);
+    return it != e_->map.end();
   }
-  void Store(const std::string& key, ca::StoredValue v) override { std::lock_guard l(*mu_); (*e_)[key] = std::move(v); }
+  bool Store(const std::string& key, ca::StoredValue v, const std::string* fence) override {
+    std::lock_guard lock(*mu_);
+    if (fence != nullptr && *fence != std::to_string(e_->clears)) return false;  // cleared since
+    e_->map[key] = std::move(v);
+    return true;
+  }
   int64_t Clear() override { return ClearMatching({}); }  // {}: everything
   int64_t ClearMatching(const ca::KeyPattern& p) override {
     std::lock_guard lock(*mu_);
-    return std::erase_if(*e_, [&](auto& kv) { return p.segments.empty() || ca::StrictKeyMatches(kv.first, p); });
+    ++e_->clears;
+    return std::erase_if(e_->map, [&](auto& kv) { return p.segments.empty() || ca::StrictKeyMatches(kv.first, p); });
   }
-  int64_t Size() override { std::lock_guard lock(*mu_); return e_->size(); }
+  int64_t Size() override { std::lock_guard lock(*mu_); return e_->map.size(); }
 };
 
 class HelloCache final : public ca::Backend {
@@ -44,13 +54,13 @@ class HelloCache final : public ca::Backend {
   int64_t Flush(const ca::HostContext&, const std::string& prefix) override {
     std::lock_guard lock(mu_);
     int64_t n = 0;
-    for (auto& [name, entries] : stores_[prefix]) n += std::exchange(entries, {}).size();
+    for (auto& [name, entries] : stores_[prefix]) n += (++entries.clears, std::exchange(entries.map, {}).size());
     return n;
   }
   std::set<std::string> Namespaces(const ca::HostContext&, const std::string& prefix) override {
     std::lock_guard lock(mu_);
     std::set<std::string> names;
-    for (auto& [name, entries] : stores_[prefix]) if (!entries.empty()) names.insert(name);
+    for (auto& [name, entries] : stores_[prefix]) if (!entries.map.empty()) names.insert(name);
     return names;
   }
 };

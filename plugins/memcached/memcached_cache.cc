@@ -15,6 +15,7 @@
 #include "absl/strings/ascii.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
 #include "core/strict_key.h"
@@ -174,6 +175,7 @@ class NamespaceStore {
     PutString(name_, &id);
     const std::string ns = HexHash64(Fnv1a64(id));
     version_key_ = "ca:v:" + ns;
+    partial_key_ = "ca:p:" + ns;
     index_key_ = "ca:i:" + ns;
     entry_key_prefix_ = "ca:e:" + ns + ":";
   }
@@ -182,13 +184,25 @@ class NamespaceStore {
     return entry_key_prefix_ + HexHash64(Fnv1a64(key));
   }
 
-  bool Lookup(const std::string& key, ValueVisitor visit, void* context) {
-    // One round trip for both the version and the entry.
-    auto items = OrThrow(client_->GetMulti({version_key_, EntryKey(key)}));
-    if (!items[0] || !items[1]) return false;
-    std::optional<uint64_t> version = ParseVersion(*items[0]);
-    if (!version) return false;
-    std::optional<std::string_view> value = LiveValue(*items[1], *version, key);
+  // The fence is "version:partial clears": an entry stored under a version
+  // is dead once a full clear moved the version on; a store refuses itself
+  // if a partial clear came since its lookup (checked in its index update,
+  // which a partial clear's own index update conflicts with).
+  bool Lookup(const std::string& key, ValueVisitor visit, void* context,
+              std::string* fence) {
+    // One round trip for the version, the partial-clear count and the entry.
+    auto items =
+        OrThrow(client_->GetMulti({version_key_, partial_key_, EntryKey(key)}));
+    std::optional<uint64_t> version;
+    if (items[0]) version = ParseVersion(*items[0]);
+    // No version yet: make one, so the fence names a real version.
+    if (!version) version = EnsureVersion();
+    if (fence != nullptr) {
+      *fence = absl::StrCat(*version, ":",
+                            items[1] ? ParseVersion(*items[1]).value_or(0) : 0);
+    }
+    if (!items[2]) return false;
+    std::optional<std::string_view> value = LiveValue(*items[2], *version, key);
     if (!value) return false;
     StoredValue stored;
     stored.bytes.assign(value->data(), value->size());
@@ -196,18 +210,40 @@ class NamespaceStore {
     return true;
   }
 
-  void Store(const std::string& key, const std::string& bytes, int64_t limit,
-             int64_t expire) {
-    const uint64_t version = EnsureVersion();
+  // With `fence` (a version from Lookup), the entry is written under that
+  // version: if a clear moved the version on since, it is refused here or,
+  // racing the clear, written dead (no reader accepts an old version).
+  bool Store(const std::string& key, const std::string& bytes, int64_t limit,
+             int64_t expire, const std::string* fence) {
+    uint64_t version = 0;
+    uint64_t partials = 0;
+    if (fence != nullptr) {
+      std::pair<absl::string_view, absl::string_view> parts =
+          absl::StrSplit(*fence, absl::MaxSplits(':', 1));
+      if (!absl::SimpleAtoi(parts.first, &version) ||
+          !absl::SimpleAtoi(parts.second, &partials)) {
+        return false;
+      }
+      std::optional<uint64_t> current = CurrentVersion();
+      if (!current || *current != version) return false;  // cleared since
+    } else {
+      version = EnsureVersion();
+    }
     const std::string entry_key = EntryKey(key);
     const int64_t ttl = expire > 0 ? expire : 0;
     OrThrow(client_->Set(entry_key, EncodeEntry(version, key, bytes), ttl));
     const int64_t deadline = ttl > 0 ? NowUnixSeconds() + ttl : 0;
     for (int attempt = 0; attempt < kMaxCasAttempts; ++attempt) {
       auto current = OrThrow(client_->Gets(index_key_));
+      if (fence != nullptr && PartialClears() != partials) {
+        // A partial clear came since the lookup; it may have matched `key`
+        // (and listed the index before this entry was in it).
+        (void)client_->Delete(entry_key);
+        return false;
+      }
       std::optional<Index> index;
       if (current) index = DecodeIndex(current->value);
-      if (index && index->version > version) return;  // cleared meanwhile
+      if (index && index->version > version) return false;  // cleared meanwhile
       if (!index || index->version < version) index = Index{version, {}};
       const int64_t now = NowUnixSeconds();
       std::erase_if(index->entries, [&](const Index::Entry& e) {
@@ -230,7 +266,7 @@ class NamespaceStore {
       }
       if (*written == WriteResult::kConflict) continue;
       for (const auto& k : evicted) OrThrow(client_->Delete(EntryKey(k)));
-      return;
+      return true;
     }
     (void)client_->Delete(entry_key);
     throw std::runtime_error(absl::StrCat(
@@ -241,7 +277,11 @@ class NamespaceStore {
 
   int64_t Clear() {
     std::optional<uint64_t> version = CurrentVersion();
-    if (!version) return 0;
+    if (!version) {
+      // Nothing stored, but a lookup may be about to make the version:
+      // making it here, then moving it on, fences that lookup's store.
+      version = EnsureVersion();
+    }
     std::vector<Index::Entry> entries = IndexedEntries(*version);
     const int64_t live = CountLive(*version, entries);
     // From here on no process sees an entry of the old version.
@@ -253,6 +293,16 @@ class NamespaceStore {
   }
 
   int64_t ClearMatching(const KeyPattern& pattern) {
+    // Counted first: a store whose lookup came before refuses itself (see
+    // Store), whether its index update lands before or after ours.
+    if (!OrThrow(client_->Increment(partial_key_, 1)) &&
+        OrThrow(client_->Add(partial_key_, "1", 0)) == WriteResult::kConflict &&
+        !OrThrow(client_->Increment(partial_key_, 1))) {
+      throw std::runtime_error(
+          absl::StrCat("memcached ", client_->servers(),
+                       ": cannot count a partial clear in ", partial_key_,
+                       " of '", name_, "'"));
+    }
     std::optional<uint64_t> version = CurrentVersion();
     if (!version) return 0;
     for (int attempt = 0; attempt < kMaxCasAttempts; ++attempt) {
@@ -296,6 +346,11 @@ class NamespaceStore {
       return std::nullopt;
     }
     return v;
+  }
+
+  uint64_t PartialClears() {
+    auto text = OrThrow(client_->Get(partial_key_));
+    return text ? ParseVersion(*text).value_or(0) : 0;
   }
 
   std::optional<uint64_t> CurrentVersion() {
@@ -359,6 +414,7 @@ class NamespaceStore {
   const std::string prefix_;
   const std::string name_;
   std::string version_key_;
+  std::string partial_key_;  // partial clears so far (absent: 0)
   std::string index_key_;
   std::string entry_key_prefix_;
 };
@@ -398,18 +454,20 @@ class MemcachedNamespace final : public CacheNamespace {
         store_(std::move(client), spec.prefix, spec.name),
         spec_(spec) {}
 
-  bool Lookup(const std::string& key, ValueVisitor visit,
-              void* context) override {
-    return store_.Lookup(key, visit, context);
+  bool Lookup(const std::string& key, ValueVisitor visit, void* context,
+              std::string* fence) override {
+    return store_.Lookup(key, visit, context, fence);
   }
-  void Store(const std::string& key, StoredValue value) override {
-    store_.Store(key, value.bytes, spec_.limit, spec_.expire_seconds);
-    // Registered after the first successful store, so that wrapping never
-    // needs the server and get_all_namespace finds the function.
+  bool Store(const std::string& key, StoredValue value,
+             const std::string* fence) override {
+    // Registered before the first store, so that wrapping never needs the
+    // server and get_all_namespace (and a flush) finds the function.
     if (!registered_.load(std::memory_order_acquire)) {
       RegisterName(*client_, spec_.prefix, spec_.name);
       registered_.store(true, std::memory_order_release);
     }
+    return store_.Store(key, value.bytes, spec_.limit, spec_.expire_seconds,
+                        fence);
   }
   int64_t Clear() override { return store_.Clear(); }
   int64_t ClearMatching(const KeyPattern& pattern) override {

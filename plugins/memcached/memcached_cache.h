@@ -59,7 +59,9 @@ class MemcachedCache final : public Backend {
   explicit MemcachedCache(std::string servers = "");
 
   ValueFormat format() const override { return ValueFormat::kBinary; }
-  uint32_t requirements() const override { return 0; }
+  // Shared by every process using the same servers: functions need a
+  // stable explicit name.
+  uint32_t requirements() const override { return kRequiresStableName; }
   // Never contacts the server (wrapping works while it is down).
   CacheNamespace* Open(const NamespaceSpec& spec,
                        const HostContext& host) override;

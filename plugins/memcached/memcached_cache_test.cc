@@ -51,7 +51,7 @@ class MemcachedCacheTest : public ::testing::Test {
                   const std::string& bytes) {
     StoredValue value;
     value.bytes = bytes;
-    ns.Store(key, std::move(value));
+    ns.Store(key, std::move(value), nullptr);
   }
 
   static std::optional<std::string> Get(CacheNamespace& ns,
@@ -62,7 +62,7 @@ class MemcachedCacheTest : public ::testing::Test {
         [](void* context, const StoredValue& v) {
           static_cast<std::optional<std::string>*>(context)->emplace(v.bytes);
         },
-        &out);
+        &out, nullptr);
     return out;
   }
 
@@ -88,9 +88,9 @@ TEST(StableHashTest, IsFnv1a64) {
   EXPECT_EQ(HexHash64(0xaf63dc4c8601ec8cull), "af63dc4c8601ec8c");
 }
 
-TEST_F(MemcachedCacheTest, FormatIsBinaryAndNeedsNoRedis) {
+TEST_F(MemcachedCacheTest, FormatIsBinaryNeedsNoRedisButAStableName) {
   EXPECT_EQ(backend_.format(), ValueFormat::kBinary);
-  EXPECT_EQ(backend_.requirements(), 0u);
+  EXPECT_EQ(backend_.requirements(), Backend::kRequiresStableName);
 }
 
 TEST_F(MemcachedCacheTest, StoresAndLooksUp) {
@@ -188,6 +188,50 @@ TEST_F(MemcachedCacheTest, ClearMatchingRemovesOnlyMatchingStrictKeys) {
   EXPECT_EQ(ns->ClearMatching(KeyPattern{{std::nullopt, "1"}}), 2);
   EXPECT_EQ(ns->Size(), 0);
   EXPECT_EQ(ns->ClearMatching(KeyPattern{{std::nullopt, std::nullopt}}), 0);
+}
+
+// A store fenced by a lookup is refused once a clear (full, partial, or a
+// flush) came in between, here or through another backend object (another
+// process); without a fence (a put) it is unconditional.
+TEST_F(MemcachedCacheTest, ClearsFenceStoresThatLookedUpBefore) {
+  auto ns = Open(10, -1, /*strict=*/true);
+  MemcachedCache elsewhere(server_->address());
+  auto other = Open(10, -1, /*strict=*/true, "", &elsewhere);
+  auto fence_of = [&](const std::string& key) {
+    std::string fence;
+    ns->Lookup(
+        key, [](void*, const StoredValue&) {}, nullptr, &fence);
+    return fence;
+  };
+  auto store = [&](const std::string& key, const std::string& bytes,
+                   const std::string* fence) {
+    StoredValue value;
+    value.bytes = bytes;
+    return ns->Store(key, std::move(value), fence);
+  };
+  const std::string k1 = Strict({"1"});
+  const std::string k2 = Strict({"2"});
+  // A full clear elsewhere (a fresh namespace: even before any version).
+  std::string before = fence_of(k1);
+  other->Clear();
+  EXPECT_FALSE(store(k1, "stale", &before));
+  EXPECT_EQ(Get(*ns, k1), std::nullopt);
+  std::string after = fence_of(k1);
+  EXPECT_TRUE(store(k1, "fresh", &after));
+  EXPECT_EQ(Get(*ns, k1), "fresh");
+  // A partial clear elsewhere, matching the key.
+  before = fence_of(k2);
+  EXPECT_EQ(other->ClearMatching(KeyPattern{{Strict({"2"}).substr(1)}}), 0);
+  EXPECT_FALSE(store(k2, "stale", &before));
+  EXPECT_EQ(Get(*ns, k2), std::nullopt);
+  // A flush.
+  before = fence_of(k2);
+  elsewhere.Flush(host_, "test:");
+  EXPECT_FALSE(store(k2, "stale", &before));
+  EXPECT_EQ(Get(*ns, k2), std::nullopt);
+  // A put is unconditional.
+  EXPECT_TRUE(store(k2, "put", nullptr));
+  EXPECT_EQ(Get(*ns, k2), "put");
 }
 
 TEST_F(MemcachedCacheTest, EntriesExpireWithMemcachedsTtl) {
