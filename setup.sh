@@ -7,6 +7,8 @@ PACKAGES=(
   # Build: Bazel 4.2.3 from Debian, plus the platforms repository it does not pull in.
   bazel-bootstrap bazel-platforms
   g++ pkg-config clang-format
+  # The CMake build and its checks in .ci/downstream.sh (CMake 3.23 or later).
+  cmake
   # Libraries, all from Debian's -dev packages (nothing is downloaded at build time).
   libabsl-dev
   libboost-dev libboost-filesystem-dev

@@ -14,6 +14,8 @@
 //   add(1, 2);           // cached
 //   add.cache_clear();
 //
+// `ca::kVersion` (core/version.h) names the release these headers belong to.
+//
 // See README.md and docs/ for the whole API.
 
 #ifndef CACHE_ALCHEMY_CACHE_ALCHEMY_H_
@@ -28,5 +30,6 @@
 #include "core/namespaces.h"        // IWYU pragma: export
 #include "core/options.h"           // IWYU pragma: export
 #include "core/redis_client.h"      // IWYU pragma: export
+#include "core/version.h"           // IWYU pragma: export
 
 #endif  // CACHE_ALCHEMY_CACHE_ALCHEMY_H_

@@ -80,6 +80,10 @@ std::vector<std::string> BackendRegistry::SearchDirectories(
   boost::system::error_code ec;
   fs::path exe = boost::dll::program_location(ec);
   if (!ec) dirs.push_back(exe.parent_path().string());
+#ifdef CACHE_ALCHEMY_PLUGIN_INSTALL_DIR
+  // TEMP (packaging branch): the installed plugin directory of a CMake build.
+  dirs.push_back(CACHE_ALCHEMY_PLUGIN_INSTALL_DIR);
+#endif
   const std::string leaf = module.substr(module.rfind('.') + 1);
   for (const fs::path& root : RunfilesRoots()) {
     if (!fs::is_directory(root, ec)) continue;

@@ -9,10 +9,8 @@ modules pkg-config does not know falls back to the explicit `linkopts` given her
 The repositories keep their conventional names (@com_google_absl, @boost, ...), so a
 later switch to pinned source archives keeps every label.
 
-Usage in WORKSPACE:
-
-    load("//third_party:system_library.bzl", "system_libraries")
-    system_libraries()
+Used through cache_alchemy_dependencies() in //:repositories.bzl, which this
+repository's WORKSPACE and downstream workspaces call.
 """
 
 def _split_key(key):
@@ -154,15 +152,23 @@ _ABSL = {
     "utility": ["absl_utility"],
 }
 
+def _system_library(name, **kwargs):
+    # A repository the workspace declared already (a pinned archive, say) wins.
+    if not native.existing_rule(name):
+        system_library(name = name, **kwargs)
+
 def system_libraries():
-    """Declares every external repository of the project (all from Debian packages)."""
-    system_library(
+    """Declares every system library of the project (all from Debian packages).
+
+    Names the workspace declared already are left as they are.
+    """
+    _system_library(
         name = "com_google_absl",
         debian_package = "libabsl-dev",
         required_headers = ["absl/base/config.h"],
         pkg_config = {"absl/" + k: v for k, v in _ABSL.items()},
     )
-    system_library(
+    _system_library(
         name = "com_google_googletest",
         debian_package = "libgtest-dev and libgmock-dev",
         required_headers = ["gtest/gtest.h", "gmock/gmock.h"],
@@ -180,7 +186,7 @@ def system_libraries():
         },
         extra_linkopts = {k: ["-pthread"] for k in [":gtest", ":gtest_main", ":gmock", ":gmock_main"]},
     )
-    system_library(
+    _system_library(
         name = "com_github_google_benchmark",
         debian_package = "libbenchmark-dev",
         required_headers = ["benchmark/benchmark.h"],
@@ -191,7 +197,7 @@ def system_libraries():
         },
         extra_linkopts = {":benchmark": ["-pthread"], ":benchmark_main": ["-pthread"]},
     )
-    system_library(
+    _system_library(
         name = "boost",
         debian_package = "libboost-dev and libboost-filesystem-dev",
         required_headers = ["boost/version.hpp", "boost/dll.hpp", "boost/filesystem.hpp"],
@@ -203,27 +209,27 @@ def system_libraries():
             ":dll": ["-lboost_filesystem", "-ldl"],
         },
     )
-    system_library(
+    _system_library(
         name = "hiredis",
         debian_package = "libhiredis-dev",
         required_headers = ["hiredis/hiredis.h"],
         pkg_config = {":hiredis": ["hiredis"]},
         linkopts = {":hiredis": ["-lhiredis"]},
     )
-    system_library(
+    _system_library(
         name = "libmemcached",
         debian_package = "libmemcached-dev",
         required_headers = ["libmemcached/memcached.h"],
         pkg_config = {":libmemcached": ["libmemcached"]},
         linkopts = {":libmemcached": ["-lmemcached", "-lmemcachedutil"]},
     )
-    system_library(
+    _system_library(
         name = "cereal",
         debian_package = "libcereal-dev",
         required_headers = ["cereal/cereal.hpp"],
         header_only = [":cereal"],
     )
-    system_library(
+    _system_library(
         name = "nlohmann_json",
         debian_package = "nlohmann-json3-dev",
         required_headers = ["nlohmann/json.hpp"],

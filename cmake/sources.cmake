@@ -1,0 +1,220 @@
+# The files of the host library and the built-in plugins, for CMakeLists.txt:
+# one ca_sources() per Bazel rule, as in its BUILD file.
+#
+#   ca_sources(<Bazel label>
+#     TARGETS <CMake targets the rule's code goes into: cache_alchemy (the host
+#              library) and/or a plugin module such as cache_alchemy.backends.memory>
+#     SRCS <srcs>  HDRS <hdrs (those of cache_alchemy are installed)>
+#     DEPS <external Bazel deps; CMakeLists.txt maps each (ca_resolve_dep)>
+#     COPTS <copts>  LINKOPTS <linkopts>  LINKER_SCRIPT <version script>)
+#
+# Bazel is the primary build. //cmake:sources_test (part of `bazel test //...`)
+# fails when this file and the BUILD files disagree, and prints the lines to
+# add or remove here.
+
+# The host library (libcache_alchemy): //:cache_alchemy and its deps.
+
+ca_sources(//:cache_alchemy
+  TARGETS cache_alchemy
+  HDRS
+    cache_alchemy/cache_alchemy.h
+)
+
+ca_sources(//core:core
+  TARGETS cache_alchemy
+  SRCS
+    core/cache.cc
+    core/defaults.cc
+    core/dependency.cc
+    core/internal/dependency_graph.h
+    core/internal/function_cache.cc
+    core/log.cc
+    core/registry.cc
+  HDRS
+    core/cached_function.h
+    core/defaults.h
+    core/dependency.h
+    core/errors.h
+    core/internal/function_cache.h
+    core/internal/signature.h
+    core/key_encoder.h
+    core/log.h
+    core/namespaces.h
+    core/options.h
+    core/registry.h
+    core/value_codec.h
+  DEPS
+    @boost//:dll
+    @boost//:filesystem
+    @cereal
+    @com_google_absl//absl/base:core_headers
+    @com_google_absl//absl/container:flat_hash_map
+    @com_google_absl//absl/functional:function_ref
+    @com_google_absl//absl/status
+    @com_google_absl//absl/status:statusor
+    @com_google_absl//absl/strings
+    @com_google_absl//absl/synchronization
+  LINKOPTS -ldl
+)
+
+ca_sources(//core:plugin_sdk
+  TARGETS
+    cache_alchemy
+    cache_alchemy.backends.json
+    cache_alchemy.backends.memory
+    cache_alchemy.backends.pickle
+    cache_alchemy_contrib.backends.memcached
+  HDRS
+    core/backend.h
+    core/clock.h
+    core/plugin_export.h
+    core/redis_client.h
+    core/strict_key.h
+  DEPS
+    @boost//:dll
+)
+
+ca_sources(//core:version
+  TARGETS cache_alchemy
+  HDRS
+    core/version.h
+)
+
+ca_sources(//core/redis:hiredis_client
+  TARGETS cache_alchemy
+  SRCS
+    core/redis/hiredis_client.cc
+    core/redis/hiredis_subscription.cc
+  HDRS
+    core/redis/hiredis_client.h
+  DEPS
+    @com_google_absl//absl/base:core_headers
+    @com_google_absl//absl/strings
+    @com_google_absl//absl/synchronization
+    @hiredis
+)
+
+ca_sources(//config:config
+  TARGETS cache_alchemy
+  SRCS
+    config/base_config.cc
+    config/config_value.cc
+    config/default_config.cc
+    config/internal/typecast.cc
+    config/internal/typecast.h
+  HDRS
+    config/base_config.h
+    config/config_value.h
+    config/default_config.h
+  DEPS
+    @com_google_absl//absl/base:core_headers
+    @com_google_absl//absl/container:flat_hash_set
+    @com_google_absl//absl/status
+    @com_google_absl//absl/status:statusor
+    @com_google_absl//absl/strings
+    @com_google_absl//absl/strings:str_format
+    @com_google_absl//absl/synchronization
+    @nlohmann_json//:json
+)
+
+# The built-in plugins (the data of //:cache_alchemy) and the contrib Memcached
+# plugin, each a module <name>.so installed in the plugin directory.
+
+ca_sources(//backends/json:cache_alchemy.backends.json.so
+  TARGETS cache_alchemy.backends.json
+  SRCS
+    backends/json/plugin.cc
+  COPTS -fvisibility=hidden
+)
+
+ca_sources(//backends/memory:cache_alchemy.backends.memory.so
+  TARGETS cache_alchemy.backends.memory
+  SRCS
+    backends/memory/plugin.cc
+  COPTS -fvisibility=hidden
+)
+
+ca_sources(//backends/memory:distributed_memory_cache
+  TARGETS cache_alchemy.backends.memory
+  SRCS
+    backends/memory/distributed_memory_cache.cc
+    backends/memory/push_invalidation.cc
+  HDRS
+    backends/memory/distributed_memory_cache.h
+    backends/memory/push_invalidation.h
+  DEPS
+    @com_google_absl//absl/base:core_headers
+    @com_google_absl//absl/container:flat_hash_map
+    @com_google_absl//absl/synchronization
+    @com_google_absl//absl/time
+  COPTS -fvisibility=hidden
+)
+
+ca_sources(//backends/memory:memory_cache
+  TARGETS cache_alchemy.backends.memory
+  SRCS
+    backends/memory/memory_cache.cc
+  HDRS
+    backends/memory/memory_cache.h
+  DEPS
+    @com_google_absl//absl/base:core_headers
+    @com_google_absl//absl/container:flat_hash_map
+    @com_google_absl//absl/container:node_hash_map
+    @com_google_absl//absl/synchronization
+  COPTS -fvisibility=hidden
+)
+
+ca_sources(//backends/pickle:cache_alchemy.backends.pickle.so
+  TARGETS cache_alchemy.backends.pickle
+  SRCS
+    backends/pickle/plugin.cc
+  COPTS -fvisibility=hidden
+)
+
+ca_sources(//backends/redis_common:redis_common
+  TARGETS
+    cache_alchemy.backends.json
+    cache_alchemy.backends.memory
+    cache_alchemy.backends.pickle
+  SRCS
+    backends/redis_common/redis_store.cc
+    backends/redis_common/serialized_backend.cc
+  HDRS
+    backends/redis_common/redis_store.h
+    backends/redis_common/serialized_backend.h
+  DEPS
+    @com_google_absl//absl/base:core_headers
+    @com_google_absl//absl/container:flat_hash_map
+    @com_google_absl//absl/strings
+    @com_google_absl//absl/synchronization
+  COPTS -fvisibility=hidden
+)
+
+ca_sources(//plugins/memcached:cache_alchemy_contrib.backends.memcached.so
+  TARGETS cache_alchemy_contrib.backends.memcached
+  SRCS
+    plugins/memcached/plugin.cc
+  COPTS -fvisibility=hidden
+  LINKER_SCRIPT plugins/memcached/exports.lds
+)
+
+ca_sources(//plugins/memcached:memcached_cache
+  TARGETS cache_alchemy_contrib.backends.memcached
+  SRCS
+    plugins/memcached/memcached_cache.cc
+    plugins/memcached/memcached_client.cc
+  HDRS
+    plugins/memcached/memcached_cache.h
+    plugins/memcached/memcached_client.h
+    plugins/memcached/stable_hash.h
+  DEPS
+    @com_google_absl//absl/base:core_headers
+    @com_google_absl//absl/container:flat_hash_map
+    @com_google_absl//absl/status
+    @com_google_absl//absl/status:statusor
+    @com_google_absl//absl/strings
+    @com_google_absl//absl/synchronization
+    @com_google_absl//absl/time
+    @libmemcached
+  COPTS -fvisibility=hidden
+)
