@@ -18,6 +18,7 @@ PACKAGES=(
   libgtest-dev libgmock-dev googletest
   libbenchmark-dev
   libmemcached-dev
+  liburcu-dev
   # Servers the tests start on loopback ports themselves.
   redis-server redis-tools memcached
 )

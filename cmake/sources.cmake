@@ -37,6 +37,7 @@ ca_sources(//core:core
     core/errors.h
     core/internal/function_cache.h
     core/internal/signature.h
+    core/internal/striped_counters.h
     core/key_encoder.h
     core/log.h
     core/namespaces.h
@@ -150,6 +151,18 @@ ca_sources(//backends/memory:distributed_memory_cache
   COPTS -fvisibility=hidden
 )
 
+ca_sources(//backends/memory:concurrent_store
+  TARGETS cache_alchemy.backends.memory
+  SRCS
+    backends/memory/concurrent_store.cc
+  HDRS
+    backends/memory/concurrent_store.h
+  DEPS
+    @com_google_absl//absl/hash
+    @com_google_absl//absl/strings
+    @urcu//:bp
+  COPTS -fvisibility=hidden -ftls-model=initial-exec
+)
 ca_sources(//backends/memory:memory_cache
   TARGETS cache_alchemy.backends.memory
   SRCS
@@ -159,7 +172,6 @@ ca_sources(//backends/memory:memory_cache
   DEPS
     @com_google_absl//absl/base:core_headers
     @com_google_absl//absl/container:flat_hash_map
-    @com_google_absl//absl/container:node_hash_map
     @com_google_absl//absl/synchronization
   COPTS -fvisibility=hidden
 )

@@ -32,6 +32,7 @@
 #include <optional>
 #include <set>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "core/clock.h"
@@ -44,8 +45,11 @@ namespace cache_alchemy {
 // and `RedisClient::Subscribe`. Version 3 added the fence of
 // `CacheNamespace::Lookup`/`Store`, `Backend::key_format` and
 // `Backend::kRequiresStableName`, and `NamespaceSpec::name` carries the
-// function's signature.
-inline constexpr int32_t kPluginAbiVersion = 3;
+// function's signature. Version 4 made the fence a plain `Fence`, hands
+// visitors a non-owning `ValueView`, passes keys as string views, lets small
+// trivially copyable values travel as bytes (`StoredValue`) and added
+// `NamespaceSpec::eviction`.
+inline constexpr int32_t kPluginAbiVersion = 4;
 
 // Identifies the C++ standard library ABI a plugin was built with (libstdc++'s
 // dual ABI changes the layout of std::string). Checked on load like the
@@ -60,7 +64,9 @@ class RedisClient;  // core/redis_client.h; an abstract, ABI-stable interface.
 
 // How a backend wants values handed to it.
 enum class ValueFormat : int32_t {
-  // The value object itself (`StoredValue::object`), kept in this process.
+  // The value itself, kept in this process: `StoredValue::object`, or, for a
+  // small trivially copyable result type, its bytes in `StoredValue::bytes`
+  // (object null). Backends keep either as given and never look inside.
   kObject = 0,
   // JSON text in `StoredValue::bytes` (cereal JSON archive).
   kJson = 1,
@@ -77,19 +83,44 @@ enum class KeyFormat : int32_t {
   kText = 1,
 };
 
-// A type-erased cached value. Exactly one member is meaningful, chosen by the
-// backend's `ValueFormat`.
+// A type-erased cached value, handed to `CacheNamespace::Store`. Which member
+// is meaningful is chosen by the backend's `ValueFormat`.
 struct StoredValue {
-  // kObject: points at an immutable object of the function's result type.
-  // Backends never look inside; they keep the pointer alive while stored.
+  // kObject: points at an immutable object of the function's result type
+  // (null when the value travels as bytes). Backends never look inside; they
+  // keep the pointer alive while stored.
   std::shared_ptr<const void> object;
-  // kJson / kBinary: the serialized value.
+  // kJson / kBinary: the serialized value. kObject with a null object: the
+  // value's own bytes (at most 16).
   std::string bytes;
 };
 
-// Called by `CacheNamespace::Lookup` with the stored value. The value is only
-// guaranteed to stay alive for the duration of the call.
-using ValueVisitor = void (*)(void* context, const StoredValue& value);
+// A stored value as `CacheNamespace::Lookup` shows it to the core: the same
+// two members as `StoredValue`, not owned (a store can show what it holds
+// without copying a shared_ptr or a string). Valid only during the visit.
+struct ValueView {
+  const void* object = nullptr;
+  std::string_view bytes;
+};
+
+// Called by `CacheNamespace::Lookup` with the stored value.
+using ValueVisitor = void (*)(void* context, const ValueView& value);
+
+// A backend's token of a namespace's invalidation state as of a lookup
+// (CacheNamespace::Lookup/Store): two numbers of the backend's choosing, for
+// example a clear counter and a server-side generation. The core only hands
+// it back.
+struct Fence {
+  uint64_t local = 0;
+  uint64_t remote = 0;
+};
+
+// How an in-process store chooses what to evict at `limit`.
+enum class EvictionPolicy : int32_t {
+  kDefault = 0,  // the backend's default (S3-FIFO for the built-in ones)
+  kS3Fifo = 1,   // scan-resistant FIFO queues; a hit only sets a counter
+  kLru = 2,      // least recently used; a hit moves the entry (takes a lock)
+};
 
 // A partial-clear pattern over strict keys (see core/strict_key.h): one slot
 // per key segment; an empty slot matches any segment, a filled one matches a
@@ -109,6 +140,9 @@ struct NamespaceSpec {
   int64_t limit;           // max live entries: > 0, or -1 for unlimited
   int64_t expire_seconds;  // > 0, or -1 for never
   bool strict;             // keys are strict (segmented), see strict_key.h
+  // What to evict at `limit` (stores that share entries across processes
+  // keep their own order and may ignore it).
+  EvictionPolicy eviction = EvictionPolicy::kDefault;
 };
 
 // Services of the host process a backend may use.
@@ -133,11 +167,11 @@ class CacheNamespace {
 
   // If `key` holds a live value, calls `visit(context, value)` exactly once
   // and returns true. Otherwise returns false without calling `visit`.
-  // Either way, when `fence` is not null, sets `*fence` to an opaque token
-  // of the namespace's invalidation state as of this lookup (bytes of the
-  // backend's choosing; the core only hands it back to `Store`).
-  virtual bool Lookup(const std::string& key, ValueVisitor visit, void* context,
-                      std::string* fence) = 0;
+  // Either way, when `fence` is not null, sets `*fence` to the namespace's
+  // invalidation state as of this lookup (the core only hands it back to
+  // `Store`).
+  virtual bool Lookup(std::string_view key, ValueVisitor visit, void* context,
+                      Fence* fence) = 0;
 
   // Stores `value` under `key`, replacing any previous value, applying the
   // namespace's limit and expiry. With `fence` (the token of a Lookup of
@@ -147,8 +181,8 @@ class CacheNamespace {
   // Lookup; the check and the write are atomic with respect to clears.
   // Returns false when the fence refused the value. Without `fence`, stores
   // unconditionally and returns true.
-  virtual bool Store(const std::string& key, StoredValue value,
-                     const std::string* fence) = 0;
+  virtual bool Store(std::string_view key, StoredValue value,
+                     const Fence* fence) = 0;
 
   // Removes every entry of this namespace; returns how many were removed.
   // Fences: a Store whose Lookup came before this clear is refused. Throws

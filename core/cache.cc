@@ -259,7 +259,7 @@ int64_t flush_cache(std::string_view backend,
           return f.enabled() && f.options().backend == name &&
                  f.options().prefix == prefix;
         });
-    for (const auto& fn : live) fn->Fence();
+    for (const auto& fn : live) fn->FenceComputations();
     int64_t removed = 0;
     std::vector<ClearError::Failure> failures;
     try {

@@ -24,13 +24,17 @@
 #ifndef CACHE_ALCHEMY_CORE_CACHED_FUNCTION_H_
 #define CACHE_ALCHEMY_CORE_CACHED_FUNCTION_H_
 
+#include <cmath>
 #include <cstdint>
+#include <cstring>
 #include <functional>
+#include <limits>
 #include <memory>
 #include <optional>
 #include <source_location>
 #include <stdexcept>
 #include <string>
+#include <string_view>
 #include <tuple>
 #include <type_traits>
 #include <typeindex>
@@ -96,6 +100,21 @@ std::shared_ptr<FunctionCache> MakeFunctionCache(
 // A readable name of a type, for messages.
 std::string TypeName(const std::type_info& type);
 
+// The size of the binary key encoding of a `T` when it is the same for every
+// value (bool, integers, enums, float, double), else 0.
+template <typename T>
+constexpr size_t FixedKeyWidth() {
+  using U = std::remove_cv_t<std::remove_reference_t<T>>;
+  if constexpr (std::is_same_v<U, bool>) {
+    return 1;
+  } else if constexpr (std::is_integral_v<U> || std::is_enum_v<U> ||
+                       std::is_same_v<U, float> || std::is_same_v<U, double>) {
+    return sizeof(U);
+  } else {
+    return 0;
+  }
+}
+
 template <typename T>
 struct IsArgPattern : std::false_type {};
 template <typename V>
@@ -141,11 +160,12 @@ class CachedFunction<R(Args...)> {
       state.CountMiss();
       return fn_(std::forward<Args>(args)...);
     }
-    std::string key = MakeKey(args...);
+    KeyBuffer buffer;
+    const std::string_view key = MakeKey(&buffer, args...);
     std::optional<R> found;
     // The backend's invalidation state as of the lookup: the store of a
     // value computed after a miss is refused if a clear came in between.
-    std::string fence;
+    Fence fence;
     bool fenced = false;
     const uint64_t finished = state.finished_flights();
     if (state.Lookup(key, &DecodeInto, this_context(&found), &fence, &fenced)) {
@@ -157,7 +177,9 @@ class CachedFunction<R(Args...)> {
       // that overwrites it, counted as an error.
       state.CountError();
     }
-    auto ticket = state.JoinOrLead(key);
+    // A miss: the flight table and the backend's store need a string.
+    const std::string key_string(key);
+    auto ticket = state.JoinOrLead(key_string);
     if (!ticket.leader) {
       auto value = internal::FunctionCache::Wait(*ticket.flight);
       state.CountHit();
@@ -171,7 +193,7 @@ class CachedFunction<R(Args...)> {
         state.Lookup(key, &DecodeInto, this_context(&found), &fence, &fenced) &&
         found) {
       auto value = std::make_shared<const R>(std::move(*found));
-      state.Finish(ticket, key, value, nullptr, std::nullopt, nullptr);
+      state.Finish(ticket, key_string, value, nullptr, std::nullopt, nullptr);
       state.CountHit();
       return *value;
     }
@@ -180,8 +202,8 @@ class CachedFunction<R(Args...)> {
       value = std::make_shared<const R>(fn_(std::forward<Args>(args)...));
     } catch (...) {
       state.CountMiss();
-      state.Finish(ticket, key, nullptr, std::current_exception(), std::nullopt,
-                   nullptr);
+      state.Finish(ticket, key_string, nullptr, std::current_exception(),
+                   std::nullopt, nullptr);
       throw;
     }
     state.CountMiss();
@@ -191,7 +213,7 @@ class CachedFunction<R(Args...)> {
     } catch (const std::exception&) {
       state.CountError();
     }
-    state.Finish(ticket, key, value, nullptr, std::move(stored),
+    state.Finish(ticket, key_string, value, nullptr, std::move(stored),
                  fenced ? &fence : nullptr);
     return *value;
   }
@@ -265,19 +287,77 @@ class CachedFunction<R(Args...)> {
     return ContextHolder{{format_, out}};
   }
 
-  static void DecodeInto(void* context, const StoredValue& value) {
+  static void DecodeInto(void* context, const ValueView& value) {
     auto* c = static_cast<DecodeContext*>(context);
+    if constexpr (ValueCodec<R>::kInline) {
+      // The in-process hit of a small trivially copyable value: its bytes.
+      if (c->format == ValueFormat::kObject && value.object == nullptr &&
+          value.bytes.size() == sizeof(R)) {
+        R* out = &c->out->emplace();
+        std::memcpy(static_cast<void*>(out), value.bytes.data(), sizeof(R));
+        return;
+      }
+    }
     ValueCodec<R>::Decode(c->format, value, c->out);
   }
 
+  // Binary keys of scalar-only signatures are built in place (no string):
+  // the hit path of an in-process backend spends most of its time here.
+  static constexpr bool kAllFixedWidth =
+      ((internal::FixedKeyWidth<Args>() > 0) && ...);
+  // The longest such key: every argument, strict (one length byte each).
+  static constexpr size_t kMaxFixedKey =
+      (size_t{0} + ... + (internal::FixedKeyWidth<Args>() + 1));
+
+  // Where a key is built: in place for fixed-width binary keys, else in a
+  // string.
+  struct KeyBuffer {
+    char fixed[kMaxFixedKey > 0 ? kMaxFixedKey : 1];
+    std::optional<std::string> text;  // made only when needed
+  };
+
   // The key of one call, in the backend's key format: all keyed arguments
-  // (fast), or one segment per keyed argument (strict).
-  std::string MakeKey(const Args&... args) const {
-    std::string key;
-    KeyWriter writer(&key, key_format_);
+  // (fast), or one segment per keyed argument (strict). Points into
+  // `*buffer`.
+  std::string_view MakeKey(KeyBuffer* buffer, const Args&... args) const {
+    if constexpr (kAllFixedWidth) {
+      if (key_format_ == KeyFormat::kBinary) {
+        size_t size = 0;
+        size_t index = 0;
+        (WriteFixed(args, index++, buffer->fixed, &size), ...);
+        return std::string_view(buffer->fixed, size);
+      }
+    }
+    KeyWriter writer(&buffer->text.emplace(), key_format_);
     size_t index = 0;
     (EncodeArg(args, index++, writer), ...);
-    return key;
+    return *buffer->text;
+  }
+
+  // Writes the binary encoding of a fixed-width argument, exactly as
+  // KeyWriter does (partial-clear patterns are encoded by KeyWriter).
+  template <typename A>
+  void WriteFixed(const A& arg, size_t index, char* out, size_t* size) const {
+    if (index < first_keyed_) return;
+    using U = std::remove_cv_t<A>;
+    constexpr size_t kWidth = internal::FixedKeyWidth<A>();
+    if (strict_) out[(*size)++] = static_cast<char>(kWidth);  // varint < 128
+    if constexpr (std::is_same_v<U, bool>) {
+      out[(*size)++] = arg ? '\1' : '\0';
+    } else if constexpr (std::is_floating_point_v<U>) {
+      U v = arg;
+      if (v == U(0)) v = U(0);
+      if (std::isnan(v)) v = std::numeric_limits<U>::quiet_NaN();
+      std::memcpy(out + *size, &v, kWidth);
+      *size += kWidth;
+    } else if constexpr (std::is_enum_v<U>) {
+      const auto v = static_cast<std::underlying_type_t<U>>(arg);
+      std::memcpy(out + *size, &v, kWidth);
+      *size += kWidth;
+    } else {
+      std::memcpy(out + *size, &arg, kWidth);
+      *size += kWidth;
+    }
   }
 
   template <typename A>

@@ -217,8 +217,8 @@ TEST(RegistryTest, ObjectsKeepTheirLibraryLoaded) {
   int seen = 0;
   EXPECT_TRUE(ns->Lookup(
       "k",
-      [](void* context, const StoredValue& v) {
-        *static_cast<int*>(context) = *static_cast<const int*>(v.object.get());
+      [](void* context, const ValueView& v) {
+        *static_cast<int*>(context) = *static_cast<const int*>(v.object);
       },
       &seen, nullptr));
   EXPECT_EQ(seen, 42);

@@ -3,7 +3,8 @@
 //
 // How a function's result type is stored by each kind of backend:
 //   - in-process backends (ValueFormat::kObject) keep the object itself: any
-//     copy-constructible type works;
+//     copy-constructible type works; a trivially copyable type of at most 16
+//     bytes travels as its bytes instead (no allocation per entry);
 //   - serializing backends store cereal archives: JSON text (kJson) or
 //     portable binary (kBinary). The type needs a cereal `serialize` (or
 //     `save`/`load`) function and a default constructor. Standard types
@@ -20,10 +21,14 @@
 #ifndef CACHE_ALCHEMY_CORE_VALUE_CODEC_H_
 #define CACHE_ALCHEMY_CORE_VALUE_CODEC_H_
 
+#include <array>
+#include <bit>
+#include <cstring>
 #include <memory>
 #include <optional>
 #include <sstream>
 #include <string>
+#include <string_view>
 #include <type_traits>
 
 #include "cereal/archives/json.hpp"
@@ -54,7 +59,7 @@ namespace internal {
 // on one thread (a serialize() that decodes) gets a stream of its own.
 class ReusableInput {
  public:
-  explicit ReusableInput(const std::string& bytes) {
+  explicit ReusableInput(std::string_view bytes) {
     thread_local std::istringstream shared;
     thread_local bool busy = false;
     if (!busy) {
@@ -66,7 +71,7 @@ class ReusableInput {
       stream_ = &*own_;
     }
     stream_->clear();
-    stream_->str(bytes);
+    stream_->str(std::string(bytes));
   }
   ~ReusableInput() {
     if (busy_ != nullptr) *busy_ = false;
@@ -87,6 +92,10 @@ class ReusableInput {
 // Encodes and decodes values of type `R` in each `ValueFormat`.
 template <typename R>
 struct ValueCodec {
+  // kObject values of this type travel as their bytes.
+  static constexpr bool kInline =
+      std::is_trivially_copyable_v<R> && sizeof(R) <= 16;
+
   template <typename Out, typename In>
   static constexpr bool kSerializable = std::is_default_constructible_v<R>&&
       cereal::traits::is_output_serializable<R, Out>::value&&
@@ -115,7 +124,12 @@ struct ValueCodec {
                             const std::shared_ptr<const R>& object) {
     StoredValue stored;
     if (format == ValueFormat::kObject) {
-      stored.object = object;
+      if constexpr (kInline) {
+        stored.bytes.assign(reinterpret_cast<const char*>(object.get()),
+                            sizeof(R));
+      } else {
+        stored.object = object;
+      }
       return stored;
     }
     std::ostringstream out;
@@ -137,13 +151,22 @@ struct ValueCodec {
 
   // Reads the backend's form back into `*out`. Returns false (leaving `*out`
   // empty) if it does not decode: the caller treats that as a miss.
-  static bool Decode(ValueFormat format, const StoredValue& stored,
+  static bool Decode(ValueFormat format, const ValueView& stored,
                      std::optional<R>* out) {
     try {
       if (format == ValueFormat::kObject) {
-        if (stored.object == nullptr) return false;
-        out->emplace(*static_cast<const R*>(stored.object.get()));
-        return true;
+        if (stored.object != nullptr) {
+          out->emplace(*static_cast<const R*>(stored.object));
+          return true;
+        }
+        if constexpr (kInline) {
+          if (stored.bytes.size() != sizeof(R)) return false;
+          std::array<char, sizeof(R)> raw;
+          std::memcpy(raw.data(), stored.bytes.data(), sizeof(R));
+          out->emplace(std::bit_cast<R>(raw));
+          return true;
+        }
+        return false;
       }
       internal::ReusableInput input(stored.bytes);
       std::istream& in = input.stream();

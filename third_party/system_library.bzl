@@ -52,7 +52,9 @@ def _has_library(rctx, name):
 
 def _system_library_impl(rctx):
     for header in rctx.attr.required_headers:
-        if not rctx.path("/usr/include/" + header).exists:
+        # Multiarch packages (liburcu-dev) put headers under the triplet.
+        if not [d for d in ["/usr/include/", "/usr/include/x86_64-linux-gnu/", "/usr/include/aarch64-linux-gnu/"]
+                if rctx.path(d + header).exists]:
             fail("@%s: /usr/include/%s is missing. Install Debian's %s (run ./setup.sh)." %
                  (rctx.name, header, rctx.attr.debian_package))
     have_pkg_config = rctx.which("pkg-config") != None
@@ -222,6 +224,13 @@ def system_libraries():
         required_headers = ["libmemcached/memcached.h"],
         pkg_config = {":libmemcached": ["libmemcached"]},
         linkopts = {":libmemcached": ["-lmemcached", "-lmemcachedutil"]},
+    )
+    _system_library(
+        name = "urcu",
+        debian_package = "liburcu-dev",
+        required_headers = ["urcu-bp.h"],
+        pkg_config = {":bp": ["liburcu-bp"]},
+        linkopts = {":bp": ["-lurcu-common", "-lurcu-bp"]},
     )
     _system_library(
         name = "cereal",

@@ -3,6 +3,7 @@
 
 #include "backends/memory/distributed_memory_cache.h"
 
+#include <algorithm>
 #include <cstring>
 #include <optional>
 #include <utility>
@@ -13,50 +14,59 @@ namespace cache_alchemy {
 namespace memory {
 namespace {
 
-std::string EncodeLocal(uint64_t epoch, const std::string& token) {
+// A local entry's bytes: the subscription epoch it was stored in (8 bytes),
+// its Redis token (one length byte, then the token), then the value's own
+// bytes (StoredValue::bytes as the core gave them; the object, if any, stays
+// StoredValue::object).
+std::string EncodeLocal(uint64_t epoch, std::string_view token,
+                        std::string_view value) {
   std::string bytes(sizeof(epoch), '\0');
   std::memcpy(bytes.data(), &epoch, sizeof(epoch));
-  bytes += token;
+  bytes.push_back(static_cast<char>(std::min<size_t>(token.size(), 255)));
+  bytes.append(token.substr(0, 255));
+  bytes.append(value);
   return bytes;
 }
 
-uint64_t LocalEpoch(const StoredValue& value) {
+struct LocalParts {
   uint64_t epoch = 0;
-  if (value.bytes.size() >= sizeof(epoch)) {
-    std::memcpy(&epoch, value.bytes.data(), sizeof(epoch));
-  }
-  return epoch;
+  std::string_view token;
+  std::string_view value;
+};
+
+bool DecodeLocal(std::string_view bytes, LocalParts* parts) {
+  if (bytes.size() < sizeof(uint64_t) + 1) return false;
+  std::memcpy(&parts->epoch, bytes.data(), sizeof(uint64_t));
+  const size_t token_size = static_cast<unsigned char>(bytes[sizeof(uint64_t)]);
+  bytes.remove_prefix(sizeof(uint64_t) + 1);
+  if (bytes.size() < token_size) return false;
+  parts->token = bytes.substr(0, token_size);
+  parts->value = bytes.substr(token_size);
+  return true;
 }
 
-std::string_view LocalToken(const StoredValue& value) {
-  std::string_view bytes(value.bytes);
-  return bytes.size() < 8 ? std::string_view() : bytes.substr(8);
-}
+// The fence of this backend: `local` is the local store's clear counter (a
+// message received, a local clear or a change of subscription moves it);
+// `remote` the Redis bucket's generation, or kNoRemoteFence when the lookup
+// was vouched for by a live subscription (a clear elsewhere then reaches the
+// local store as a message, which moves the counter).
+constexpr uint64_t kNoRemoteFence = ~uint64_t{0};
 
-// A fence of this backend: the local store's clear counter (8 bytes, set by
-// LruTtlStore) followed by the Redis bucket generation, or "*" when the
-// lookup was vouched for by a live subscription (a clear elsewhere then
-// reaches the local store as a message, which moves the counter).
-constexpr size_t kLocalFenceSize = 8;
-constexpr char kNoRemoteFence[] = "*";
-
-// The visitor of a lookup: serves a live entry at once, or copies it out for
-// a check against Redis.
+// The visitor of a lookup while subscribed: serves an entry stored in the
+// current subscription epoch at once.
 struct LookupContext {
-  uint64_t live_epoch = 0;  // 0: never serve without a check
+  uint64_t live_epoch = 0;
   ValueVisitor visit;
   void* context;
   bool served = false;
-  std::optional<StoredValue> copy;
 };
 
-void VisitLocal(void* raw, const StoredValue& value) {
+void VisitLive(void* raw, const ValueView& value) {
   auto* c = static_cast<LookupContext*>(raw);
-  if (c->live_epoch != 0 && LocalEpoch(value) == c->live_epoch) {
-    c->visit(c->context, value);
+  LocalParts parts;
+  if (DecodeLocal(value.bytes, &parts) && parts.epoch == c->live_epoch) {
+    c->visit(c->context, ValueView{value.object, parts.value});
     c->served = true;
-  } else {
-    c->copy = value;
   }
 }
 
@@ -73,61 +83,63 @@ class DistributedMemoryNamespace final : public CacheNamespace {
         counters_(std::move(counters)),
         name_(std::move(name)) {}
 
-  bool Lookup(const std::string& key, ValueVisitor visit, void* context,
-              std::string* fence) override {
-    LookupContext c{0, visit, context};
-    if (!invalidator_->Live(*store_->channel, &c.live_epoch)) {
-      c.live_epoch = 0;
+  bool Lookup(std::string_view key, ValueVisitor visit, void* context,
+              Fence* fence) override {
+    Fence local;
+    uint64_t live_epoch = 0;
+    if (invalidator_->Live(*store_->channel, &live_epoch)) {
+      LookupContext c{live_epoch, visit, context};
+      const bool found = store_->store.Lookup(key, &VisitLive, &c, &local);
+      if (c.served || !found) {
+        // Live: a hit needs no round trip, and neither does a miss (a clear
+        // anywhere reaches this store as a message).
+        if (c.served) {
+          counters_->local_hits.fetch_add(1, std::memory_order_relaxed);
+        }
+        if (fence != nullptr) *fence = Fence{local.local, kNoRemoteFence};
+        return c.served;
+      }
+      // Stored before the current subscription: checked like the rest.
     }
-    std::string local;
-    const bool found = store_->lru.Lookup(key, &VisitLocal, &c, &local);
-    if (c.served) {
-      counters_->local_hits.fetch_add(1, std::memory_order_relaxed);
-      if (fence != nullptr) *fence = local + kNoRemoteFence;
-      return true;
-    }
-    if (!found && c.live_epoch != 0) {
-      // Live: a clear anywhere reaches this store as a message; no round
-      // trip before the function runs.
-      if (fence != nullptr) *fence = local + kNoRemoteFence;
-      return false;
-    }
-    // Not vouched for by the subscription: the original's check (the
-    // key's timestamp), and the bucket's generation as the fence.
-    std::string generation;
-    std::optional<std::string> stamp = remote_.Get(key, &generation);
-    if (fence != nullptr) *fence = local + generation;
-    if (!found || !stamp.has_value() || *stamp != LocalToken(*c.copy)) {
+    // Not vouched for by the subscription: the original's check (the key's
+    // timestamp), and the bucket's generation as the fence.
+    StoredValue copy;
+    const bool found = store_->store.Copy(key, &copy, &local);
+    uint64_t generation = 0;
+    std::optional<std::string> stamp =
+        remote_.Get(std::string(key), &generation);
+    if (fence != nullptr) *fence = Fence{local.local, generation};
+    LocalParts parts;
+    if (!found || !stamp.has_value() || !DecodeLocal(copy.bytes, &parts) ||
+        *stamp != parts.token) {
       return false;
     }
     counters_->verified_hits.fetch_add(1, std::memory_order_relaxed);
-    visit(context, *c.copy);
+    visit(context, ValueView{copy.object.get(), parts.value});
     return true;
   }
 
-  bool Store(const std::string& key, StoredValue value,
-             const std::string* fence) override {
-    std::string local, remote;
-    if (fence != nullptr) {
-      if (fence->size() < kLocalFenceSize) return Refused();
-      local = fence->substr(0, kLocalFenceSize);
-      remote = fence->substr(kLocalFenceSize);
-    }
+  bool Store(std::string_view key, StoredValue value,
+             const Fence* fence) override {
+    const std::string k(key);
     // Redis first: if it fails (or its fence refuses), nothing is kept
     // locally either.
-    std::optional<std::string> token = remote_.PutToken(
-        key, fence == nullptr || remote == kNoRemoteFence ? nullptr : &remote);
+    std::optional<std::string> token =
+        remote_.PutToken(k, fence == nullptr || fence->remote == kNoRemoteFence
+                                ? nullptr
+                                : &fence->remote);
     if (!token.has_value()) return Refused();
     // Read before the store's lock: every change of subscription state
     // clears the store (moving its counter), so a stale epoch read here
     // makes the fenced store below fail or the entry be dropped right after.
     uint64_t epoch = 0;
     if (!invalidator_->Live(*store_->channel, &epoch)) epoch = 0;
-    value.bytes = EncodeLocal(epoch, *token);
+    value.bytes = EncodeLocal(epoch, *token, value.bytes);
     // An invalidation that arrived (or a subscription change) while the
     // value was computed moved the counter: the value may predate a clear.
-    if (!store_->lru.Store(key, std::move(value),
-                           fence != nullptr ? &local : nullptr)) {
+    const Fence local{fence != nullptr ? fence->local : 0, 0};
+    if (!store_->store.Store(key, std::move(value),
+                             fence != nullptr ? &local : nullptr)) {
       return Refused();
     }
     return true;
@@ -153,7 +165,7 @@ class DistributedMemoryNamespace final : public CacheNamespace {
 
   int64_t Size() override { return remote_.Size(); }
 
-  uint64_t InvalidationGeneration() override { return store_->lru.clears(); }
+  uint64_t InvalidationGeneration() override { return store_->store.clears(); }
 
  private:
   bool Refused() {

@@ -1,5 +1,6 @@
-// MemoryCache at the backend interface: LRU order, TTL with an injected
-// clock, partial clear counts, shared stores, flush and namespaces.
+// MemoryCache at the backend interface: S3-FIFO and LRU eviction, TTL with
+// an injected clock, partial clear counts, fences, shared stores, flush and
+// namespaces.
 
 #include "backends/memory/memory_cache.h"
 
@@ -26,8 +27,8 @@ int Get(CacheNamespace& ns, const std::string& key) {
   int out = -1;
   ns.Lookup(
       key,
-      [](void* ctx, const StoredValue& v) {
-        *static_cast<int*>(ctx) = *static_cast<const int*>(v.object.get());
+      [](void* ctx, const ValueView& v) {
+        *static_cast<int*>(ctx) = *static_cast<const int*>(v.object);
       },
       &out, nullptr);
   return out;
@@ -35,13 +36,14 @@ int Get(CacheNamespace& ns, const std::string& key) {
 
 class MemoryCacheTest : public ::testing::Test {
  protected:
-  std::unique_ptr<CacheNamespace> Open(const std::string& name, int64_t limit,
-                                       int64_t expire, bool strict = false,
-                                       const std::string& prefix = "") {
+  std::unique_ptr<CacheNamespace> Open(
+      const std::string& name, int64_t limit, int64_t expire,
+      bool strict = false, const std::string& prefix = "",
+      EvictionPolicy eviction = EvictionPolicy::kDefault) {
     HostContext host;
     host.clock = &clock_;
     return std::unique_ptr<CacheNamespace>(
-        backend_.Open({prefix, name, limit, expire, strict}, host));
+        backend_.Open({prefix, name, limit, expire, strict, eviction}, host));
   }
   HostContext Host() {
     HostContext host;
@@ -53,8 +55,8 @@ class MemoryCacheTest : public ::testing::Test {
   MemoryCache backend_;
 };
 
-TEST_F(MemoryCacheTest, EvictsInLeastRecentlyUsedOrder) {
-  auto ns = Open("lru", 3, -1);
+TEST_F(MemoryCacheTest, LruEvictsInLeastRecentlyUsedOrder) {
+  auto ns = Open("lru", 3, -1, false, "", EvictionPolicy::kLru);
   ns->Store("a", Value(1), nullptr);
   ns->Store("b", Value(2), nullptr);
   ns->Store("c", Value(3), nullptr);
@@ -68,6 +70,96 @@ TEST_F(MemoryCacheTest, EvictsInLeastRecentlyUsedOrder) {
   EXPECT_EQ(Get(*ns, "c"), 30);
   EXPECT_EQ(Get(*ns, "e"), 5);
   EXPECT_EQ(ns->Size(), 3);
+}
+
+// S3-FIFO (the default): an entry that was hit outlives entries that never
+// were, even with a small limit, and a one-pass scan of new keys does not
+// push the hit entries out.
+TEST_F(MemoryCacheTest, S3FifoKeepsWhatWasHitOverWhatNeverWas) {
+  auto tiny = Open("s3fifo-tiny", 2, -1);
+  tiny->Store("hit", Value(1), nullptr);
+  EXPECT_EQ(Get(*tiny, "hit"), 1);
+  tiny->Store("once", Value(2), nullptr);
+  tiny->Store("new", Value(3), nullptr);  // evicts "once", never hit
+  EXPECT_EQ(Get(*tiny, "hit"), 1);
+  EXPECT_EQ(Get(*tiny, "once"), -1);
+  EXPECT_EQ(Get(*tiny, "new"), 3);
+  EXPECT_EQ(tiny->Size(), 2);
+
+  auto ns = Open("s3fifo-scan", 100, -1);
+  for (int i = 0; i < 50; ++i) {
+    ns->Store("hot" + std::to_string(i), Value(i), nullptr);
+    EXPECT_EQ(Get(*ns, "hot" + std::to_string(i)), i);
+  }
+  for (int i = 0; i < 1000; ++i) {  // a scan: each key once, never hit
+    ns->Store("scan" + std::to_string(i), Value(i), nullptr);
+  }
+  int kept = 0;
+  for (int i = 0; i < 50; ++i) kept += Get(*ns, "hot" + std::to_string(i)) == i;
+  EXPECT_EQ(kept, 50) << "the scan evicted entries that were hit";
+  EXPECT_EQ(ns->Size(), 100);
+}
+
+// A key evicted without a hit and soon stored again goes straight to the
+// main queue (the ghost), so it is not the next victim again.
+TEST_F(MemoryCacheTest, S3FifoGhostRemembersRecentlyEvictedKeys) {
+  auto ns = Open("s3fifo-ghost", 10, -1);
+  for (int i = 0; i < 10; ++i)
+    ns->Store("k" + std::to_string(i), Value(i), nullptr);
+  ns->Store("k10", Value(10), nullptr);  // evicts k0 (never hit) to the ghost
+  EXPECT_EQ(Get(*ns, "k0"), -1);
+  ns->Store("k0", Value(0), nullptr);  // back, into the main queue
+  for (int i = 11; i < 20; ++i)
+    ns->Store("k" + std::to_string(i), Value(i), nullptr);
+  EXPECT_EQ(Get(*ns, "k0"), 0);
+}
+
+TEST_F(MemoryCacheTest, FencedStoresAreRefusedAfterAClear) {
+  auto ns = Open("fence", 10, -1, /*strict=*/true);
+  std::string k;
+  AppendStrictSegment("x", &k);
+  Fence before;
+  ns->Lookup(
+      k, [](void*, const ValueView&) {}, nullptr, &before);
+  ns->ClearMatching(KeyPattern{{std::string("other")}});  // any clear fences
+  EXPECT_FALSE(ns->Store(k, Value(1), &before));
+  EXPECT_EQ(Get(*ns, k), -1);
+  Fence after;
+  ns->Lookup(
+      k, [](void*, const ValueView&) {}, nullptr, &after);
+  EXPECT_TRUE(ns->Store(k, Value(2), &after));
+  EXPECT_EQ(Get(*ns, k), 2);
+  // A flush fences too.
+  ns->Lookup(
+      k, [](void*, const ValueView&) {}, nullptr, &before);
+  backend_.Flush(Host(), "");
+  EXPECT_FALSE(ns->Store(k, Value(3), &before));
+  EXPECT_TRUE(ns->Store(k, Value(4), nullptr));  // a put is unconditional
+  EXPECT_EQ(Get(*ns, k), 4);
+}
+
+// Small trivially copyable values travel as bytes (no object per entry).
+TEST_F(MemoryCacheTest, KeepsInlineBytesAsGiven) {
+  auto ns = Open("inline", 10, -1);
+  StoredValue value;
+  value.bytes = std::string("\x01\x02\x03\x04", 4);
+  ns->Store("k", std::move(value), nullptr);
+  std::string seen;
+  const void* object = &seen;
+  struct Seen {
+    std::string* bytes;
+    const void** object;
+  } out{&seen, &object};
+  ns->Lookup(
+      "k",
+      [](void* ctx, const ValueView& v) {
+        auto* o = static_cast<Seen*>(ctx);
+        o->bytes->assign(v.bytes);
+        *o->object = v.object;
+      },
+      &out, nullptr);
+  EXPECT_EQ(seen, std::string("\x01\x02\x03\x04", 4));
+  EXPECT_EQ(object, nullptr);
 }
 
 TEST_F(MemoryCacheTest, ExpiresOnTheClock) {

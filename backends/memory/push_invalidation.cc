@@ -169,9 +169,9 @@ std::string InvalidationChannel(const std::string& prefix) {
 
 void LocalStore::Invalidate(const KeyPattern* pattern) {
   if (pattern != nullptr) {
-    lru.ClearMatching(*pattern);
+    store.ClearMatching(*pattern);
   } else {
-    lru.Clear();
+    store.Clear();
   }
 }
 
@@ -217,8 +217,7 @@ std::shared_ptr<LocalStore> Invalidator::OpenStore(const NamespaceSpec& spec,
   }
   std::shared_ptr<LocalStore> store = slot.stores[spec.name].lock();
   if (store == nullptr) {
-    store = std::make_shared<LocalStore>(spec.limit, spec.expire_seconds, clock,
-                                         slot.channel.get());
+    store = std::make_shared<LocalStore>(spec, clock, slot.channel.get());
     slot.stores[spec.name] = store;
   }
   if (!inserted) return store;

@@ -28,7 +28,7 @@
 #include "absl/base/thread_annotations.h"
 #include "absl/container/flat_hash_map.h"
 #include "absl/synchronization/mutex.h"
-#include "backends/memory/memory_cache.h"
+#include "backends/memory/concurrent_store.h"
 #include "core/backend.h"
 #include "core/redis_client.h"
 
@@ -80,17 +80,21 @@ struct Channel {
 // epoch at store time + the Redis token. Keys are text (the backend's key
 // format).
 struct LocalStore {
-  LocalStore(int64_t limit, int64_t expire_seconds, const Clock* clock,
-             Channel* channel)
-      : lru(limit, expire_seconds, clock, KeyFormat::kText), channel(channel) {}
+  LocalStore(const NamespaceSpec& spec, const Clock* clock, Channel* channel)
+      : store(ConcurrentStore::Options{.limit = spec.limit,
+                                       .expire_seconds = spec.expire_seconds,
+                                       .clock = clock,
+                                       .key_format = KeyFormat::kText,
+                                       .policy = spec.eviction}),
+        channel(channel) {}
 
   // Drops the entries matching `pattern` (all when null). Every
   // invalidation (received or local) and every change of subscription
   // state goes through here, moving the store's clear counter, so a
-  // computation that began before cannot store (LruTtlStore's fence).
+  // computation that began before cannot store (ConcurrentStore's fence).
   void Invalidate(const KeyPattern* pattern);
 
-  LruTtlStore lru;
+  ConcurrentStore store;
   Channel* const channel;  // owned by the Invalidator
 };
 

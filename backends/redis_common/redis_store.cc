@@ -11,6 +11,7 @@
 #include "absl/base/thread_annotations.h"
 #include "absl/container/flat_hash_map.h"
 #include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
 #include "core/strict_key.h"
@@ -43,7 +44,7 @@ constexpr uint16_t kSlots = 16384;
 // strictly increasing within the index, so eviction follows store order
 // exactly (never the entry just stored) even within one microsecond.
 const LuaScript kStore = {R"lua(
-if ARGV[6] ~= '*' and (redis.call('GET', KEYS[3]) or '') ~= ARGV[6] then
+if ARGV[6] ~= '*' and (redis.call('GET', KEYS[3]) or '0') ~= ARGV[6] then
   return false
 end
 local t = redis.call('TIME')
@@ -316,8 +317,24 @@ void RedisStore::Register() {
   registered_->store(true, std::memory_order_release);
 }
 
+namespace {
+
+// A generation as the server wrote it ("%.0f" of microseconds); 0 for none.
+// Text that is not a number (written behind our back) reads as a generation
+// no store can match, so stores of the bucket are refused until a clear.
+uint64_t ParseGeneration(const RedisReply& reply) {
+  if (reply.type != RedisReply::Type::kString) return 0;
+  uint64_t generation = 0;
+  if (!absl::SimpleAtoi(reply.str, &generation) || generation == 0) {
+    return ~uint64_t{0};
+  }
+  return generation;
+}
+
+}  // namespace
+
 std::optional<std::string> RedisStore::Get(const std::string& key,
-                                           std::string* fence) {
+                                           uint64_t* generation) {
   Register();
   const Bucket& bucket = BucketOf(key);
   RedisReply reply =
@@ -325,7 +342,7 @@ std::optional<std::string> RedisStore::Get(const std::string& key,
   if (reply.type != RedisReply::Type::kArray || reply.elements.size() != 2) {
     Fail("MGET", reply.str);
   }
-  if (fence != nullptr) fence->swap(reply.elements[1].str);  // "" when nil
+  if (generation != nullptr) *generation = ParseGeneration(reply.elements[1]);
   // A value of another type under our key reads as nil: not ours, a miss.
   if (reply.elements[0].type == RedisReply::Type::kString) {
     return std::move(reply.elements[0].str);
@@ -333,40 +350,40 @@ std::optional<std::string> RedisStore::Get(const std::string& key,
   return std::nullopt;
 }
 
-std::string RedisStore::Generation(const std::string& key) {
+uint64_t RedisStore::Generation(const std::string& key) {
   Register();
   RedisReply reply = client_->Command({"GET", BucketOf(key).generation});
-  if (reply.type == RedisReply::Type::kString) return std::move(reply.str);
-  if (reply.is_nil()) return "";
-  Fail("GET (generation)", reply.str);
+  if (reply.is_error()) Fail("GET (generation)", reply.str);
+  return ParseGeneration(reply);
 }
 
 std::string RedisStore::StoreWithMode(const std::string& key,
-                                      const std::string& value,
-                                      const char* mode,
-                                      const std::string* fence, bool* refused) {
+                                      std::string_view value, const char* mode,
+                                      const uint64_t* generation,
+                                      bool* refused) {
   Register();
   const Bucket& bucket = BucketOf(key);
   RedisReply reply = RunScript(
       *client_, kStore, {bucket.values + key, bucket.index, bucket.generation},
-      {value, expire_ms_, limit_, key, mode,
-       fence != nullptr ? *fence : std::string("*"), bucket.values},
+      {std::string(value), expire_ms_, limit_, key, mode,
+       generation != nullptr ? std::to_string(*generation) : std::string("*"),
+       bucket.values},
       "store");
   *refused = reply.is_nil();
   return std::move(reply.str);
 }
 
-bool RedisStore::Put(const std::string& key, const std::string& value,
-                     const std::string* fence) {
+bool RedisStore::Put(const std::string& key, std::string_view value,
+                     const uint64_t* generation) {
   bool refused = false;
-  StoreWithMode(key, value, "value", fence, &refused);
+  StoreWithMode(key, value, "value", generation, &refused);
   return !refused;
 }
 
 std::optional<std::string> RedisStore::PutToken(const std::string& key,
-                                                const std::string* fence) {
+                                                const uint64_t* generation) {
   bool refused = false;
-  std::string token = StoreWithMode(key, "", "token", fence, &refused);
+  std::string token = StoreWithMode(key, "", "token", generation, &refused);
   if (refused) return std::nullopt;
   return token;
 }

@@ -80,24 +80,25 @@ class RedisStore {
   RedisStore(std::shared_ptr<RedisClient> client, const BackendNames& names,
              const NamespaceSpec& spec);
 
-  // The stored bytes of `key`, or nullopt; sets `*fence` (if not null) to
-  // the bucket's generation. One round trip (MGET).
-  std::optional<std::string> Get(const std::string& key, std::string* fence);
+  // The stored bytes of `key`, or nullopt; sets `*generation` (if not null)
+  // to the bucket's generation (0 when it has none). One round trip (MGET).
+  std::optional<std::string> Get(const std::string& key, uint64_t* generation);
   // The bucket's generation only (a fence). One round trip (GET).
-  std::string Generation(const std::string& key);
+  uint64_t Generation(const std::string& key);
 
   // Stores `value` under `key` with the function's TTL and limit (evicting
   // the oldest stores beyond it; never the one just made). With `fence`
-  // (from Get/Generation of `key`), stores only if the bucket was not
-  // cleared since; returns false when refused. One round trip (EVALSHA).
-  bool Put(const std::string& key, const std::string& value,
-           const std::string* fence);
+  // (`generation` from Get/Generation of `key`), stores only if the bucket
+  // was not cleared since; returns false when refused. One round trip
+  // (EVALSHA).
+  bool Put(const std::string& key, std::string_view value,
+           const uint64_t* generation);
 
   // Like Put, but the value is a timestamp token made by the server: if
   // `key` already holds one, keeps it. Returns the token now stored, or
   // nullopt when the fence refused it. One round trip.
   std::optional<std::string> PutToken(const std::string& key,
-                                      const std::string* fence);
+                                      const uint64_t* generation);
 
   // Removes every entry of the function and changes every bucket's
   // generation; returns how many live entries were removed. With
@@ -137,8 +138,8 @@ class RedisStore {
   // Adds the function to the backend's set of functions (once per object;
   // retried by later stores if Redis was down).
   void Register();
-  std::string StoreWithMode(const std::string& key, const std::string& value,
-                            const char* mode, const std::string* fence,
+  std::string StoreWithMode(const std::string& key, std::string_view value,
+                            const char* mode, const uint64_t* generation,
                             bool* refused);
 
   const std::shared_ptr<RedisClient> client_;

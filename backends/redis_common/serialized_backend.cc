@@ -13,18 +13,21 @@ class SerializedNamespace final : public CacheNamespace {
  public:
   explicit SerializedNamespace(RedisStore store) : store_(std::move(store)) {}
 
-  bool Lookup(const std::string& key, ValueVisitor visit, void* context,
-              std::string* fence) override {
-    std::optional<std::string> bytes = store_.Get(key, fence);
+  // The fence is {0, the bucket's generation}.
+  bool Lookup(std::string_view key, ValueVisitor visit, void* context,
+              Fence* fence) override {
+    uint64_t generation = 0;
+    std::optional<std::string> bytes =
+        store_.Get(std::string(key), &generation);
+    if (fence != nullptr) *fence = Fence{0, generation};
     if (!bytes.has_value()) return false;
-    StoredValue value;
-    value.bytes = std::move(*bytes);
-    visit(context, value);
+    visit(context, ValueView{nullptr, *bytes});
     return true;
   }
-  bool Store(const std::string& key, StoredValue value,
-             const std::string* fence) override {
-    return store_.Put(key, value.bytes, fence);
+  bool Store(std::string_view key, StoredValue value,
+             const Fence* fence) override {
+    return store_.Put(std::string(key), value.bytes,
+                      fence != nullptr ? &fence->remote : nullptr);
   }
   int64_t Clear() override { return store_.Clear(); }
   int64_t ClearMatching(const KeyPattern& pattern) override {

@@ -60,8 +60,8 @@ class SerializedBackendTest : public ::testing::TestWithParam<Param> {
     std::optional<std::string> out;
     bool found = ns.Lookup(
         key,
-        [](void* ctx, const StoredValue& v) {
-          *static_cast<std::optional<std::string>*>(ctx) = v.bytes;
+        [](void* ctx, const ValueView& v) {
+          *static_cast<std::optional<std::string>*>(ctx) = std::string(v.bytes);
         },
         &out, nullptr);
     EXPECT_EQ(found, out.has_value());
@@ -213,18 +213,18 @@ TEST_P(SerializedBackendTest, ClearAndPartialClear) {
 TEST_P(SerializedBackendTest, ClearsFenceStoresThatLookedUpBefore) {
   auto ns = Open("fenced", -1, -1, "", /*strict=*/true);
   auto fence_of = [&](const std::string& key) {
-    std::string fence;
+    Fence fence;
     ns->Lookup(
-        key, [](void*, const StoredValue&) {}, nullptr, &fence);
+        key, [](void*, const ValueView&) {}, nullptr, &fence);
     return fence;
   };
   const std::string k1 = Strict({"1"});
   const std::string k2 = Strict({"2"});
-  std::string before = fence_of(k1);
+  Fence before = fence_of(k1);
   EXPECT_EQ(ns->Clear(), 0);
   EXPECT_FALSE(ns->Store(k1, Bytes("stale"), &before));
   EXPECT_FALSE(Get(*ns, k1).has_value());
-  std::string after = fence_of(k1);
+  Fence after = fence_of(k1);
   EXPECT_TRUE(ns->Store(k1, Bytes("fresh"), &after));
   EXPECT_EQ(Get(*ns, k1), "fresh");
   // A partial clear fences too, even for keys it did not match.

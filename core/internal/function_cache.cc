@@ -36,6 +36,15 @@ LiveTable() {
 
 }  // namespace
 
+size_t ThisThreadStripe() {
+  // initial-exec: one instruction even when the core is a shared library
+  // (which is loaded at startup, so its TLS is static).
+  static std::atomic<size_t> next{0};
+  static thread_local size_t stripe __attribute__((tls_model("initial-exec"))) =
+      next.fetch_add(1, std::memory_order_relaxed) % kCounterStripes;
+  return stripe;
+}
+
 FunctionCache::FunctionCache(ResolvedOptions options,
                              std::shared_ptr<CacheNamespace> ns,
                              ValueFormat format, KeyFormat key_format)
@@ -80,21 +89,6 @@ std::vector<std::shared_ptr<FunctionCache>> FunctionCache::Live(
   return selected;
 }
 
-bool FunctionCache::Lookup(const std::string& key, ValueVisitor visit,
-                           void* context, std::string* fence, bool* fenced) {
-  try {
-    const bool found = ns_->Lookup(key, visit, context, fence);
-    *fenced = true;
-    return found;
-  } catch (const std::exception& e) {
-    // No fence: a value computed now is not stored (a clear may come and
-    // go, unseen, before the store).
-    *fenced = false;
-    ReportBackendError("lookup", e);
-    return false;
-  }
-}
-
 FunctionCache::Ticket FunctionCache::JoinOrLead(const std::string& key) {
   uint64_t ns_generation = 0;
   try {
@@ -126,7 +120,7 @@ void FunctionCache::Finish(const Ticket& ticket, const std::string& key,
                            std::shared_ptr<const void> value,
                            std::exception_ptr error,
                            std::optional<StoredValue> stored,
-                           const std::string* fence) {
+                           const Fence* fence) {
   if (!error && stored.has_value() && fence != nullptr) {
     absl::ReaderMutexLock lock(&clear_mu_);
     if (generation_.load(std::memory_order_acquire) == ticket.generation) {
@@ -148,7 +142,7 @@ void FunctionCache::Finish(const Ticket& ticket, const std::string& key,
 }
 
 bool FunctionCache::Store(const std::string& key, StoredValue value,
-                          const std::string& fence) {
+                          const Fence& fence) {
   try {
     // Every store of a computed value is fenced: the backend refuses it if
     // a clear began (here or in another process) since the lookup.
@@ -202,7 +196,7 @@ int64_t FunctionCache::ClearLocalMatching(const TypedPattern& pattern) {
       [&mine](CacheNamespace& ns) { return ns.ClearMatching(mine); });
 }
 
-void FunctionCache::Fence() {
+void FunctionCache::FenceComputations() {
   if (!enabled()) return;
   absl::WriterMutexLock lock(&clear_mu_);
   FenceLocked();

@@ -26,6 +26,7 @@
 #include "absl/synchronization/mutex.h"
 #include "core/backend.h"
 #include "core/dependency.h"
+#include "core/internal/striped_counters.h"
 
 namespace cache_alchemy {
 namespace internal {
@@ -121,8 +122,20 @@ class FunctionCache : public std::enable_shared_from_this<FunctionCache> {
   // Sets `*fence` (see CacheNamespace::Lookup) and `*fenced` to whether the
   // lookup reached the backend. Backend errors count as errors and read as
   // a miss (fail-open); a value computed after such a miss is not stored.
-  bool Lookup(const std::string& key, ValueVisitor visit, void* context,
-              std::string* fence, bool* fenced);
+  bool Lookup(std::string_view key, ValueVisitor visit, void* context,
+              Fence* fence, bool* fenced) {
+    try {
+      const bool found = ns_->Lookup(key, visit, context, fence);
+      *fenced = true;
+      return found;
+    } catch (const std::exception& e) {
+      // No fence: a value computed now is not stored (a clear may come and
+      // go, unseen, before the store).
+      *fenced = false;
+      ReportBackendError("lookup", e);
+      return false;
+    }
+  }
 
   // Single flight. Returns the flight for `key` and whether the caller leads
   // it (must compute and then call `Finish`). Followers call `Wait`.
@@ -143,7 +156,7 @@ class FunctionCache : public std::enable_shared_from_this<FunctionCache> {
   // process): the value may predate the clear.
   void Finish(const Ticket& ticket, const std::string& key,
               std::shared_ptr<const void> value, std::exception_ptr error,
-              std::optional<StoredValue> stored, const std::string* fence);
+              std::optional<StoredValue> stored, const Fence* fence);
 
   // Clears every entry and cascades to dependents. Returns the total count.
   // Throws ClearError when some function could not be cleared.
@@ -161,7 +174,7 @@ class FunctionCache : public std::enable_shared_from_this<FunctionCache> {
   // Fences without clearing: computations that began before are not stored
   // (flush_cache fences every function it flushes this way, then flushes
   // the backend once).
-  void Fence();
+  void FenceComputations();
 
   // Converts a by-position pattern into a by-name one (for cascading), and a
   // by-name one back into this function's positional pattern. The latter
@@ -177,18 +190,17 @@ class FunctionCache : public std::enable_shared_from_this<FunctionCache> {
     return finished_flights_.load(std::memory_order_acquire);
   }
 
-  void CountHit() { hits_.fetch_add(1, std::memory_order_relaxed); }
-  void CountMiss() { misses_.fetch_add(1, std::memory_order_relaxed); }
-  void CountError() { errors_.fetch_add(1, std::memory_order_relaxed); }
-  int64_t hits() const { return hits_.load(std::memory_order_relaxed); }
-  int64_t misses() const { return misses_.load(std::memory_order_relaxed); }
-  int64_t errors() const { return errors_.load(std::memory_order_relaxed); }
+  void CountHit() { counters_.Add(kHits); }
+  void CountMiss() { counters_.Add(kMisses); }
+  void CountError() { counters_.Add(kErrors); }
+  int64_t hits() const { return counters_.Sum(kHits); }
+  int64_t misses() const { return counters_.Sum(kMisses); }
+  int64_t errors() const { return counters_.Sum(kErrors); }
   // Entries currently held by the backend for this function (0 if disabled).
   int64_t size();
 
  private:
-  bool Store(const std::string& key, StoredValue value,
-             const std::string& fence);
+  bool Store(const std::string& key, StoredValue value, const Fence& fence);
   // Counts a backend failure (fail-open) and logs it (core/log.h), at most
   // once per interval per function.
   void ReportBackendError(const char* operation, const std::exception& e);
@@ -204,9 +216,10 @@ class FunctionCache : public std::enable_shared_from_this<FunctionCache> {
   const KeyFormat key_format_;
   const std::shared_ptr<DependencyNode> node_;
 
-  std::atomic<int64_t> hits_{0};
-  std::atomic<int64_t> misses_{0};
-  std::atomic<int64_t> errors_{0};
+  // Bumped on every call: striped per thread, so hits on many cores do not
+  // share a cache line.
+  enum Counter : size_t { kHits, kMisses, kErrors, kNumCounters };
+  StripedCounters<kNumCounters> counters_;
   std::atomic<uint64_t> finished_flights_{0};
   // Steady-clock milliseconds of the last logged backend error.
   std::atomic<int64_t> last_error_log_ms_{INT64_MIN};

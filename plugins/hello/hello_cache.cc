@@ -19,17 +19,17 @@ class Handle final : public ca::CacheNamespace {  // one cached function's entri
   Entries* e_;      // std::map nodes never move
  public:
   Handle(std::mutex* mu, Entries* e) : mu_(mu), e_(e) {}
-  bool Lookup(const std::string& key, ca::ValueVisitor visit, void* ctx, std::string* fence) override {
+  bool Lookup(std::string_view key, ca::ValueVisitor visit, void* ctx, ca::Fence* fence) override {
     std::lock_guard lock(*mu_);
-    if (fence != nullptr) *fence = std::to_string(e_->clears);
-    auto it = e_->map.find(key);
-    if (it != e_->map.end()) visit(ctx, it->second);
+    if (fence != nullptr) *fence = {e_->clears, 0};
+    auto it = e_->map.find(std::string(key));
+    if (it != e_->map.end()) visit(ctx, {it->second.object.get(), it->second.bytes});
     return it != e_->map.end();
   }
-  bool Store(const std::string& key, ca::StoredValue v, const std::string* fence) override {
+  bool Store(std::string_view key, ca::StoredValue v, const ca::Fence* fence) override {
     std::lock_guard lock(*mu_);
-    if (fence != nullptr && *fence != std::to_string(e_->clears)) return false;  // cleared since
-    e_->map[key] = std::move(v);
+    if (fence != nullptr && fence->local != e_->clears) return false;  // cleared since
+    e_->map[std::string(key)] = std::move(v);
     return true;
   }
   int64_t Clear() override { return ClearMatching({}); }  // {}: everything

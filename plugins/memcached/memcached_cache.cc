@@ -15,7 +15,6 @@
 #include "absl/strings/ascii.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
-#include "absl/strings/str_split.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
 #include "core/strict_key.h"
@@ -184,12 +183,12 @@ class NamespaceStore {
     return entry_key_prefix_ + HexHash64(Fnv1a64(key));
   }
 
-  // The fence is "version:partial clears": an entry stored under a version
+  // The fence is {version, partial clears}: an entry stored under a version
   // is dead once a full clear moved the version on; a store refuses itself
   // if a partial clear came since its lookup (checked in its index update,
   // which a partial clear's own index update conflicts with).
   bool Lookup(const std::string& key, ValueVisitor visit, void* context,
-              std::string* fence) {
+              Fence* fence) {
     // One round trip for the version, the partial-clear count and the entry.
     auto items =
         OrThrow(client_->GetMulti({version_key_, partial_key_, EntryKey(key)}));
@@ -198,15 +197,13 @@ class NamespaceStore {
     // No version yet: make one, so the fence names a real version.
     if (!version) version = EnsureVersion();
     if (fence != nullptr) {
-      *fence = absl::StrCat(*version, ":",
-                            items[1] ? ParseVersion(*items[1]).value_or(0) : 0);
+      *fence =
+          Fence{*version, items[1] ? ParseVersion(*items[1]).value_or(0) : 0};
     }
     if (!items[2]) return false;
     std::optional<std::string_view> value = LiveValue(*items[2], *version, key);
     if (!value) return false;
-    StoredValue stored;
-    stored.bytes.assign(value->data(), value->size());
-    visit(context, stored);
+    visit(context, ValueView{nullptr, *value});
     return true;
   }
 
@@ -214,16 +211,12 @@ class NamespaceStore {
   // version: if a clear moved the version on since, it is refused here or,
   // racing the clear, written dead (no reader accepts an old version).
   bool Store(const std::string& key, const std::string& bytes, int64_t limit,
-             int64_t expire, const std::string* fence) {
+             int64_t expire, const Fence* fence) {
     uint64_t version = 0;
     uint64_t partials = 0;
     if (fence != nullptr) {
-      std::pair<absl::string_view, absl::string_view> parts =
-          absl::StrSplit(*fence, absl::MaxSplits(':', 1));
-      if (!absl::SimpleAtoi(parts.first, &version) ||
-          !absl::SimpleAtoi(parts.second, &partials)) {
-        return false;
-      }
+      version = fence->local;
+      partials = fence->remote;
       std::optional<uint64_t> current = CurrentVersion();
       if (!current || *current != version) return false;  // cleared since
     } else {
@@ -454,20 +447,20 @@ class MemcachedNamespace final : public CacheNamespace {
         store_(std::move(client), spec.prefix, spec.name),
         spec_(spec) {}
 
-  bool Lookup(const std::string& key, ValueVisitor visit, void* context,
-              std::string* fence) override {
-    return store_.Lookup(key, visit, context, fence);
+  bool Lookup(std::string_view key, ValueVisitor visit, void* context,
+              Fence* fence) override {
+    return store_.Lookup(std::string(key), visit, context, fence);
   }
-  bool Store(const std::string& key, StoredValue value,
-             const std::string* fence) override {
+  bool Store(std::string_view key, StoredValue value,
+             const Fence* fence) override {
     // Registered before the first store, so that wrapping never needs the
     // server and get_all_namespace (and a flush) finds the function.
     if (!registered_.load(std::memory_order_acquire)) {
       RegisterName(*client_, spec_.prefix, spec_.name);
       registered_.store(true, std::memory_order_release);
     }
-    return store_.Store(key, value.bytes, spec_.limit, spec_.expire_seconds,
-                        fence);
+    return store_.Store(std::string(key), value.bytes, spec_.limit,
+                        spec_.expire_seconds, fence);
   }
   int64_t Clear() override { return store_.Clear(); }
   int64_t ClearMatching(const KeyPattern& pattern) override {

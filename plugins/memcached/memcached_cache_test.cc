@@ -59,7 +59,7 @@ class MemcachedCacheTest : public ::testing::Test {
     std::optional<std::string> out;
     ns.Lookup(
         key,
-        [](void* context, const StoredValue& v) {
+        [](void* context, const ValueView& v) {
           static_cast<std::optional<std::string>*>(context)->emplace(v.bytes);
         },
         &out, nullptr);
@@ -198,13 +198,13 @@ TEST_F(MemcachedCacheTest, ClearsFenceStoresThatLookedUpBefore) {
   MemcachedCache elsewhere(server_->address());
   auto other = Open(10, -1, /*strict=*/true, "", &elsewhere);
   auto fence_of = [&](const std::string& key) {
-    std::string fence;
+    Fence fence;
     ns->Lookup(
-        key, [](void*, const StoredValue&) {}, nullptr, &fence);
+        key, [](void*, const ValueView&) {}, nullptr, &fence);
     return fence;
   };
   auto store = [&](const std::string& key, const std::string& bytes,
-                   const std::string* fence) {
+                   const Fence* fence) {
     StoredValue value;
     value.bytes = bytes;
     return ns->Store(key, std::move(value), fence);
@@ -212,11 +212,11 @@ TEST_F(MemcachedCacheTest, ClearsFenceStoresThatLookedUpBefore) {
   const std::string k1 = Strict({"1"});
   const std::string k2 = Strict({"2"});
   // A full clear elsewhere (a fresh namespace: even before any version).
-  std::string before = fence_of(k1);
+  Fence before = fence_of(k1);
   other->Clear();
   EXPECT_FALSE(store(k1, "stale", &before));
   EXPECT_EQ(Get(*ns, k1), std::nullopt);
-  std::string after = fence_of(k1);
+  Fence after = fence_of(k1);
   EXPECT_TRUE(store(k1, "fresh", &after));
   EXPECT_EQ(Get(*ns, k1), "fresh");
   // A partial clear elsewhere, matching the key.
