@@ -25,6 +25,14 @@ LiveConfigs& Live() {
   return *live;
 }
 
+std::optional<std::string> EvictionPolicyName(const ConfigValue& value) {
+  const std::string& name = std::get<std::string>(value);
+  if (name != "s3-fifo" && name != "lru") {
+    return "must be \"s3-fifo\" or \"lru\"";
+  }
+  return std::nullopt;
+}
+
 std::optional<std::string> AtLeastMinusOne(const ConfigValue& value) {
   if (std::get<int64_t>(value) < -1) {
     return "must be -1 (no bound), 0 (do not cache) or positive";
@@ -66,6 +74,10 @@ Schema MakeSchema() {
        std::vector<std::string>(),
        "directories searched for backend plugins before the built-in places",
        {}},
+      {kDefaultEvictionKey, std::string("s3-fifo"),
+       "what in-process backends evict at the limit when "
+       "CacheOptions::eviction is unset: s3-fifo or lru",
+       EvictionPolicyName},
   };
   return schema;
 }
@@ -91,6 +103,7 @@ DefaultSettings SettingsOf(const BaseConfig& config) {
   s.pickle_backend = config.get<std::string>(kPickleBackendKey);
   s.redis_url = config.get<std::string>(kRedisUrlKey);
   s.plugin_path = config.get<std::vector<std::string>>(kPluginPathKey);
+  s.default_eviction = config.get<std::string>(kDefaultEvictionKey);
   return s;
 }
 

@@ -47,6 +47,7 @@ inline constexpr char kMemoryBackendKey[] = "CACHE_ALCHEMY_MEMORY_BACKEND";
 inline constexpr char kPickleBackendKey[] = "CACHE_ALCHEMY_PICKLE_BACKEND";
 inline constexpr char kRedisUrlKey[] = "CACHE_ALCHEMY_REDIS_URL";
 inline constexpr char kPluginPathKey[] = "CACHE_ALCHEMY_PLUGIN_PATH";
+inline constexpr char kDefaultEvictionKey[] = "CACHE_ALCHEMY_DEFAULT_EVICTION";
 // The environment variable naming DefaultConfig's JSON file.
 inline constexpr char kConfigFileEnv[] = "CACHE_ALCHEMY_CONFIG_FILE";
 
@@ -60,6 +61,7 @@ struct DefaultSettings {
   std::string pickle_backend;
   std::string redis_url;
   std::vector<std::string> plugin_path;
+  std::string default_eviction = "s3-fifo";
   std::shared_ptr<RedisClient> cache_redis_client;
 };
 

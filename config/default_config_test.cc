@@ -36,7 +36,13 @@ TEST_F(DefaultConfigTest, KeysAndDefaultsOfTheContract) {
           "CACHE_ALCHEMY_CACHE_KEY_PREFIX", "CACHE_ALCHEMY_DEFAULT_EXPIRE",
           "CACHE_ALCHEMY_DEFAULT_LIMIT", "CACHE_ALCHEMY_JSON_BACKEND",
           "CACHE_ALCHEMY_MEMORY_BACKEND", "CACHE_ALCHEMY_PICKLE_BACKEND",
-          "CACHE_ALCHEMY_REDIS_URL", "CACHE_ALCHEMY_PLUGIN_PATH"}));
+          "CACHE_ALCHEMY_REDIS_URL", "CACHE_ALCHEMY_PLUGIN_PATH",
+          // Beyond the contract's keys:
+          "CACHE_ALCHEMY_DEFAULT_EVICTION"}));
+  EXPECT_EQ(config.get<std::string>("CACHE_ALCHEMY_DEFAULT_EVICTION"),
+            "s3-fifo");
+  EXPECT_THROW(config.set("CACHE_ALCHEMY_DEFAULT_EVICTION", "random"),
+               ConfigError);
   EXPECT_EQ(config.get<std::string>("CACHE_ALCHEMY_CACHE_KEY_PREFIX"), "");
   EXPECT_EQ(config.get<int64_t>("CACHE_ALCHEMY_DEFAULT_EXPIRE"), 86400);
   EXPECT_EQ(config.get<int64_t>("CACHE_ALCHEMY_DEFAULT_LIMIT"), 1000);

@@ -102,6 +102,17 @@ std::string DefaultName(const std::source_location& loc) {
                       next.fetch_add(1, std::memory_order_relaxed));
 }
 
+EvictionPolicy ResolveEviction(const std::string& given,
+                               const Defaults& defaults) {
+  const std::string& name = given.empty() ? defaults.default_eviction : given;
+  if (name == "s3-fifo") return EvictionPolicy::kS3Fifo;
+  if (name == "lru") return EvictionPolicy::kLru;
+  throw std::invalid_argument(absl::StrCat(
+      "CacheOptions::eviction is \"", name, "\"",
+      given.empty() ? " (config CACHE_ALCHEMY_DEFAULT_EVICTION)" : "",
+      "; use \"s3-fifo\" or \"lru\""));
+}
+
 // The name part of a namespace id ("name@1f0c2a9e" -> "name").
 std::string NameOfId(const std::string& id) {
   const size_t at = id.rfind('@');
@@ -141,6 +152,7 @@ std::shared_ptr<FunctionCache> MakeFunctionCache(
       absl::StrCat(resolved.name, "@",
                    SignatureTag(sig, resolved.strict, resolved.is_method));
   resolved.dependencies = options.dependency;
+  const EvictionPolicy eviction = ResolveEviction(options.eviction, defaults);
 
   const size_t arity = sig.param_types.size();
   const size_t first_keyed = resolved.is_method && arity > 0 ? 1 : 0;
@@ -213,8 +225,8 @@ std::shared_ptr<FunctionCache> MakeFunctionCache(
           "core/value_codec.h"));
     }
     HostContext host = MakeHost(*backend, resolved.backend, defaults);
-    NamespaceSpec spec{resolved.prefix, resolved.id, resolved.limit,
-                       resolved.expire, resolved.strict};
+    NamespaceSpec spec{resolved.prefix, resolved.id,     resolved.limit,
+                       resolved.expire, resolved.strict, eviction};
     // The deleter holds the backend, and through it the plugin library.
     ns = std::shared_ptr<CacheNamespace>(
         backend->Open(spec, host), [backend](CacheNamespace* n) { delete n; });

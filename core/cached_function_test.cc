@@ -1,6 +1,7 @@
 // The wrapper's contract (CONTRACT.md sections 1 and 2) through the real
 // MemoryCache plugin, loaded from disk by its dotted name.
 
+#include <algorithm>
 #include <chrono>
 #include <functional>
 #include <map>
@@ -75,6 +76,41 @@ TEST(CachedFunctionTest, LimitEvictsLeastRecentlyUsed) {
   EXPECT_EQ(c.calls, 3);  // still cached
   f(2);
   EXPECT_EQ(c.calls, 4);  // was evicted
+}
+
+TEST(CachedFunctionTest, EvictionIsS3FifoByDefaultLruOnRequest) {
+  // limit 3: 1 2 3 stored, 1 hit, then 4 and 5 stored.
+  auto run = [](const std::string& eviction, std::vector<int>* recomputed) {
+    int calls = 0;
+    auto opts = Opts("eviction-" + (eviction.empty() ? "default" : eviction));
+    opts.limit = 3;
+    opts.eviction = eviction;
+    auto f = ca::cache(opts, [&calls](int x) { return ++calls, x; });
+    for (int x : {1, 2, 3, 1, 4, 5}) f(x);
+    for (int x : {1, 2, 3, 4, 5}) {
+      const int before = calls;
+      f(x);
+      if (calls != before) recomputed->push_back(x);
+    }
+  };
+  std::vector<int> lru, s3fifo;
+  run("lru", &lru);
+  run("", &s3fifo);
+  // LRU: the hit moved 1 up, so 4 evicted 2 and 5 evicted 3; reading back,
+  // 1 hits and each miss evicts the least recently used (FIFO would have
+  // evicted 1 first and recomputed all five).
+  EXPECT_EQ(lru, (std::vector<int>{2, 3, 4, 5}));
+  // S3-FIFO keeps the entry that was hit (1) through all of it.
+  EXPECT_EQ(std::count(s3fifo.begin(), s3fifo.end(), 1), 0);
+  try {
+    auto opts = Opts("eviction-bogus");
+    opts.eviction = "mru";
+    ca::cache(opts, [](int x) { return x; });
+    ADD_FAILURE() << "an unknown eviction policy was accepted";
+  } catch (const std::invalid_argument& e) {
+    EXPECT_THAT(e.what(), HasSubstr("\"mru\""));
+    EXPECT_THAT(e.what(), HasSubstr("\"lru\""));
+  }
 }
 
 TEST(CachedFunctionTest, UnlimitedKeepsEverything) {

@@ -55,6 +55,12 @@ struct CacheOptions {
   // `ca::arg("name", v)` in partial clears, and to cascade partial clears to
   // dependents. Empty: parameters are named by position ("0", "1", ...).
   std::vector<std::string> params;
+  // What an in-process backend evicts at `limit`: "s3-fifo" (scan-resistant,
+  // hits that scale with cores) or "lru" (least recently used; a hit takes a
+  // lock). Empty: config CACHE_ALCHEMY_DEFAULT_EVICTION ("s3-fifo"). Redis
+  // backends evict in store order whatever this says. Anything else:
+  // std::invalid_argument.
+  std::string eviction;
 };
 
 }  // namespace cache_alchemy
