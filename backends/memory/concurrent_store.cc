@@ -6,6 +6,7 @@
 // LGPL's threshold for inlining into code under another license).
 #define _LGPL_SOURCE 1
 #include <pthread.h>
+#include <sys/mman.h>
 #include <urcu-bp.h>
 
 #include <algorithm>
@@ -36,7 +37,11 @@ constexpr size_t kReclaimBatch = 256;
 
 constexpr size_t kMinTableSize = 16;
 
-size_t NextPowerOfTwo(size_t n) {
+// Freed nodes of one size kept for reuse (a store under churn allocates the
+// same size again and again), at most this many.
+constexpr size_t kPoolLimit = 1024;
+
+[[maybe_unused]] size_t NextPowerOfTwo(size_t n) {
   size_t p = 1;
   while (p < n) p <<= 1;
   return p;
@@ -44,48 +49,97 @@ size_t NextPowerOfTwo(size_t n) {
 
 }  // namespace
 
-// One entry. Allocated with its variable part right behind it:
-//   [shared_ptr<const void> if has_object] [key bytes] [value bytes]
+// One entry: a 32-byte header and, in the same allocation, its variable
+// part. An int -> int entry is 40 bytes in all (a 48-byte malloc chunk).
+//   [uint32 key length, uint32 value length]  only if either is >= 255
+//   [shared_ptr<const void>]                   only if the value is an object
+//   [key bytes] [value bytes]
 struct ConcurrentStore::Node {
   Node* newer = nullptr;  // toward the queue's head; guarded by mu_
   Node* older = nullptr;  // toward the queue's tail; guarded by mu_
-  uint64_t hash;
   int64_t expires_at_ms;  // -1: never
-  uint32_t key_len;
-  uint32_t value_len;
+  uint32_t slot;          // where the table holds it; guarded by mu_
+  uint8_t short_key_len;  // kLongLengths: the lengths are in the extra part
+  uint8_t short_value_len;
   std::atomic<uint8_t> freq{0};  // hits, saturating; readers write it
-  uint8_t queue = kNoQueue;      // guarded by mu_
-  bool has_object;
-  bool dead = false;  // out of the table (waiting for a grace period)
+  uint8_t bits = 0;              // kQueueMask | kHasObject | kDead
+
+  static constexpr uint8_t kLongLengths = 255;
+  static constexpr uint8_t kQueueMask = 3;  // kNoQueue/kSmallQueue/kMainQueue
+  static constexpr uint8_t kHasObject = 4;
+  static constexpr uint8_t kDead = 8;  // out of the table, awaiting a grace
+
+  uint8_t queue() const { return bits & kQueueMask; }
+  void set_queue(uint8_t q) {
+    bits = static_cast<uint8_t>((bits & ~kQueueMask) | q);
+  }
+  bool has_object() const { return bits & kHasObject; }
+  bool dead() const { return bits & kDead; }
+  bool long_lengths() const { return short_key_len == kLongLengths; }
 
   char* extra() { return reinterpret_cast<char*>(this + 1); }
   const char* extra() const { return reinterpret_cast<const char*>(this + 1); }
+  uint32_t key_len() const {
+    if (!long_lengths()) return short_key_len;
+    uint32_t n;
+    std::memcpy(&n, extra(), sizeof(n));
+    return n;
+  }
+  uint32_t value_len() const {
+    if (!long_lengths()) return short_value_len;
+    uint32_t n;
+    std::memcpy(&n, extra() + sizeof(uint32_t), sizeof(n));
+    return n;
+  }
+  const char* object_at() const {
+    return extra() + (long_lengths() ? 2 * sizeof(uint32_t) : 0);
+  }
   const std::shared_ptr<const void>* object() const {
-    return has_object
-               ? reinterpret_cast<const std::shared_ptr<const void>*>(extra())
-               : nullptr;
+    return has_object() ? reinterpret_cast<const std::shared_ptr<const void>*>(
+                              object_at())
+                        : nullptr;
   }
   const char* key_data() const {
-    return extra() + (has_object ? sizeof(std::shared_ptr<const void>) : 0);
+    return object_at() +
+           (has_object() ? sizeof(std::shared_ptr<const void>) : 0);
   }
-  std::string_view key() const { return {key_data(), key_len}; }
-  std::string_view value() const { return {key_data() + key_len, value_len}; }
+  std::string_view key() const { return {key_data(), key_len()}; }
+  std::string_view value() const {
+    return {key_data() + key_len(), value_len()};
+  }
 
-  static Node* Make(uint64_t hash, std::string_view key, StoredValue&& value,
+  // Bytes of a node with these parts.
+  static size_t SizeFor(size_t key_len, size_t value_len, bool has_object) {
+    const bool long_lengths =
+        key_len >= kLongLengths || value_len >= kLongLengths;
+    return sizeof(Node) + (long_lengths ? 2 * sizeof(uint32_t) : 0) +
+           (has_object ? sizeof(std::shared_ptr<const void>) : 0) + key_len +
+           value_len;
+  }
+  size_t size() const { return SizeFor(key_len(), value_len(), has_object()); }
+
+  // Builds a node in `memory` (SizeFor bytes).
+  static Node* Make(void* memory, std::string_view key, StoredValue&& value,
                     int64_t expires_at_ms) {
     const bool has_object = value.object != nullptr;
-    const size_t size = sizeof(Node) +
-                        (has_object ? sizeof(std::shared_ptr<const void>) : 0) +
-                        key.size() + value.bytes.size();
-    void* memory = ::operator new(size);
+    const bool long_lengths =
+        key.size() >= kLongLengths || value.bytes.size() >= kLongLengths;
     Node* node = new (memory) Node;
-    node->hash = hash;
     node->expires_at_ms = expires_at_ms;
-    node->key_len = static_cast<uint32_t>(key.size());
-    node->value_len = static_cast<uint32_t>(value.bytes.size());
-    node->has_object = has_object;
+    node->slot = 0;
+    if (long_lengths) {
+      node->short_key_len = node->short_value_len = kLongLengths;
+      const uint32_t lengths[2] = {static_cast<uint32_t>(key.size()),
+                                   static_cast<uint32_t>(value.bytes.size())};
+      std::memcpy(node->extra(), lengths, sizeof(lengths));
+    } else {
+      node->short_key_len = static_cast<uint8_t>(key.size());
+      node->short_value_len = static_cast<uint8_t>(value.bytes.size());
+    }
     if (has_object) {
-      new (node->extra()) std::shared_ptr<const void>(std::move(value.object));
+      node->bits |= kHasObject;
+      new (const_cast<char*>(node->object_at()))
+          std::shared_ptr<const void>(std::move(value.object));
     }
     char* key_at = const_cast<char*>(node->key_data());
     std::memcpy(key_at, key.data(), key.size());
@@ -93,44 +147,83 @@ struct ConcurrentStore::Node {
     return node;
   }
 
-  static void Free(void* raw) {
-    Node* node = static_cast<Node*>(raw);
-    if (node->has_object) {
+  // Destroys the node's object (if any), leaving raw memory.
+  void Destroy() {
+    if (has_object()) {
       using Ptr = std::shared_ptr<const void>;
-      reinterpret_cast<Ptr*>(node->extra())->~Ptr();
+      reinterpret_cast<Ptr*>(const_cast<char*>(object_at()))->~Ptr();
     }
-    node->~Node();
+    this->~Node();
+  }
+  static void Free(void* raw) {
+    static_cast<Node*>(raw)->Destroy();
     ::operator delete(raw);
   }
 };
 
-// Open addressing with linear probing over node pointers. Readers load
-// slots with acquire; the single writer (mu_) publishes a slot with release
-// after the node is fully built. Never full: a rebuild keeps at least a
-// quarter of the slots empty, so every probe ends at an empty slot.
+// Open addressing with linear probing, any capacity (a key's home slot is
+// its hash scaled to the capacity, so the table need not double: it is
+// rebuilt at 60% full and grows to 85%). A slot holds a node pointer in its
+// low 48 bits and the top 16 bits of the key's hash above them, so a probe
+// passes other keys without touching their nodes. Readers load slots with
+// acquire; the single writer (mu_) publishes a slot with release after the
+// node is fully built. Never full, so every probe ends at an empty slot.
 struct ConcurrentStore::Table {
-  size_t mask;
+  size_t capacity;
   size_t used = 0;  // slots not empty (live + tombstones); writer only
-  std::atomic<Node*> slots[1];
+  std::atomic<uint64_t> slots[1];
 
-  static Node* Tombstone() {
-    return reinterpret_cast<Node*>(static_cast<uintptr_t>(1));
+  static constexpr uint64_t kEmpty = 0;
+  static constexpr uint64_t kTombstone = 1;
+  static constexpr uint64_t kPointerBits = (uint64_t{1} << 48) - 1;
+  static uint64_t Pack(Node* node, uint64_t hash) {
+    return (hash & ~kPointerBits) | reinterpret_cast<uintptr_t>(node);
   }
+  static Node* NodeOf(uint64_t slot) {
+    return reinterpret_cast<Node*>(static_cast<uintptr_t>(slot & kPointerBits));
+  }
+  static bool Live(uint64_t slot) { return slot > kTombstone; }
+  // Whether `slot` may hold a key of `hash` (the top 16 bits agree).
+  static bool MayHold(uint64_t slot, uint64_t hash) {
+    return Live(slot) && ((slot ^ hash) & ~kPointerBits) == 0;
+  }
+  size_t Home(uint64_t hash) const {
+    return static_cast<size_t>(
+        (static_cast<unsigned __int128>(hash) * capacity) >> 64);
+  }
+  size_t Next(size_t i) const { return i + 1 == capacity ? 0 : i + 1; }
 
   static Table* Make(size_t capacity) {
-    const size_t size =
-        sizeof(Table) + (capacity - 1) * sizeof(std::atomic<Node*>);
-    void* memory = ::operator new(size);
+    const size_t size = Bytes(capacity);
+    // Big tables come straight from the kernel and go straight back to it:
+    // from malloc, each table the store outgrew would stay in the process
+    // as a hole of the heap.
+    void* memory = size >= kMapAtBytes
+                       ? mmap(nullptr, size, PROT_READ | PROT_WRITE,
+                              MAP_PRIVATE | MAP_ANONYMOUS, -1, 0)
+                       : ::operator new(size);
+    if (memory == MAP_FAILED) throw std::bad_alloc();
     Table* table = static_cast<Table*>(memory);
-    table->mask = capacity - 1;
+    table->capacity = capacity;
     table->used = 0;
     for (size_t i = 0; i < capacity; ++i) {
-      new (&table->slots[i]) std::atomic<Node*>(nullptr);
+      new (&table->slots[i]) std::atomic<uint64_t>(kEmpty);
     }
     return table;
   }
-  static void Free(void* raw) { ::operator delete(raw); }
-  size_t capacity() const { return mask + 1; }
+  static void Free(void* raw) {
+    Table* table = static_cast<Table*>(raw);
+    const size_t size = Bytes(table->capacity);
+    if (size >= kMapAtBytes) {
+      munmap(raw, size);
+    } else {
+      ::operator delete(raw);
+    }
+  }
+  static size_t Bytes(size_t capacity) {
+    return sizeof(Table) + (capacity - 1) * sizeof(std::atomic<uint64_t>);
+  }
+  static constexpr size_t kMapAtBytes = size_t{1} << 20;
 };
 
 namespace {
@@ -158,6 +251,7 @@ ConcurrentStore::ConcurrentStore(Options options)
       small_capacity_(
           options.limit > 0 ? std::max<int64_t>(1, options.limit / 10) : 0),
       table_(Table::Make(kMinTableSize)) {
+  static_assert(sizeof(Node) == 32, "a node's header is 32 bytes");
   RegisterForkHandlers();
   if (limit_ > 0 && policy_ == EvictionPolicy::kS3Fifo) {
     ghost_.assign(NextPowerOfTwo(static_cast<size_t>(
@@ -169,12 +263,13 @@ ConcurrentStore::ConcurrentStore(Options options)
 ConcurrentStore::~ConcurrentStore() {
   // No reader can be inside: every caller holds a reference to the store.
   Table* table = table_.load(std::memory_order_relaxed);
-  for (size_t i = 0; i < table->capacity(); ++i) {
-    Node* node = table->slots[i].load(std::memory_order_relaxed);
-    if (node != nullptr && node != Table::Tombstone()) Node::Free(node);
+  for (size_t i = 0; i < table->capacity; ++i) {
+    const uint64_t slot = table->slots[i].load(std::memory_order_relaxed);
+    if (Table::Live(slot)) Node::Free(Table::NodeOf(slot));
   }
   Table::Free(table);
   for (size_t i = 0; i < retired_.size(); ++i) retired_free_[i](retired_[i]);
+  for (void* p : pool_) ::operator delete(p);
 }
 
 uint64_t ConcurrentStore::Hash(std::string_view key) {
@@ -230,11 +325,12 @@ int64_t ConcurrentStore::ExpiryOf(int64_t now) const {
 
 inline __attribute__((always_inline)) ConcurrentStore::Node*
 ConcurrentStore::Find(const Table& table, uint64_t hash, std::string_view key) {
-  for (size_t i = hash & table.mask;; i = (i + 1) & table.mask) {
-    Node* node = table.slots[i].load(std::memory_order_acquire);
-    if (node == nullptr) return nullptr;
-    if (node != Table::Tombstone() && node->hash == hash &&
-        node->key_len == key.size() &&
+  for (size_t i = table.Home(hash);; i = table.Next(i)) {
+    const uint64_t slot = table.slots[i].load(std::memory_order_acquire);
+    if (slot == Table::kEmpty) return nullptr;
+    if (!Table::MayHold(slot, hash)) continue;
+    Node* node = Table::NodeOf(slot);
+    if (node->key_len() == key.size() &&
         SameBytes(node->key_data(), key.data(), key.size())) {
       return node;
     }
@@ -303,13 +399,13 @@ bool ConcurrentStore::Copy(std::string_view key, StoredValue* out,
 
 void ConcurrentStore::Touch(Node* node) {
   std::lock_guard<std::mutex> lock(mu_);
-  if (node->dead || small_.head == node) return;
+  if (node->dead() || small_.head == node) return;
   Unlink(node);
   PushHead(small_, node, kSmallQueue);
 }
 
 void ConcurrentStore::Unlink(Node* node) {
-  Queue& queue = node->queue == kMainQueue ? main_ : small_;
+  Queue& queue = node->queue() == kMainQueue ? main_ : small_;
   if (node->newer != nullptr) {
     node->newer->older = node->older;
   } else {
@@ -321,12 +417,12 @@ void ConcurrentStore::Unlink(Node* node) {
     queue.tail = node->newer;
   }
   node->newer = node->older = nullptr;
-  node->queue = kNoQueue;
+  node->set_queue(kNoQueue);
   --queue.size;
 }
 
 void ConcurrentStore::PushHead(Queue& queue, Node* node, uint8_t which) {
-  node->queue = which;
+  node->set_queue(which);
   node->newer = nullptr;
   node->older = queue.head;
   if (queue.head != nullptr) queue.head->newer = node;
@@ -337,16 +433,9 @@ void ConcurrentStore::PushHead(Queue& queue, Node* node, uint8_t which) {
 
 void ConcurrentStore::Retire(Node* node) {
   Table* table = table_.load(std::memory_order_relaxed);
-  for (size_t i = node->hash & table->mask;; i = (i + 1) & table->mask) {
-    Node* at = table->slots[i].load(std::memory_order_relaxed);
-    if (at == nullptr) break;  // not in the table (cannot happen)
-    if (at == node) {
-      table->slots[i].store(Table::Tombstone(), std::memory_order_release);
-      break;
-    }
-  }
-  if (node->queue != kNoQueue) Unlink(node);
-  node->dead = true;
+  table->slots[node->slot].store(Table::kTombstone, std::memory_order_release);
+  if (node->queue() != kNoQueue) Unlink(node);
+  node->bits |= Node::kDead;
   --count_;
   retired_.push_back(node);
   retired_free_.push_back(&Node::Free);
@@ -366,7 +455,7 @@ void ConcurrentStore::AddToGhost(uint64_t hash) {
 }
 
 void ConcurrentStore::Forget(Node* node, bool to_ghost) {
-  if (to_ghost) AddToGhost(node->hash);
+  if (to_ghost) AddToGhost(Hash(node->key()));
   Retire(node);
   evictions_.fetch_add(1, std::memory_order_relaxed);
 }
@@ -425,51 +514,58 @@ void ConcurrentStore::EvictToLimit(int64_t now) {
 
 void ConcurrentStore::GrowIfNeeded() {
   Table* table = table_.load(std::memory_order_relaxed);
-  if ((table->used + 1) * 4 <= table->capacity() * 3) return;
-  // Rebuilt at most half full, which also drops every tombstone.
-  const size_t capacity = std::max(
-      kMinTableSize, NextPowerOfTwo(static_cast<size_t>(count_ + 1) * 2));
+  if ((table->used + 1) * 100 <= table->capacity * 85) return;
+  // Rebuilt 60% full (any capacity, not a power of two: 13 bytes of table
+  // per entry at most), which also drops every tombstone.
+  const size_t capacity =
+      std::max(kMinTableSize, static_cast<size_t>(count_ + 1) * 100 / 60 + 1);
   Table* bigger = Table::Make(capacity);
-  for (size_t i = 0; i < table->capacity(); ++i) {
-    Node* node = table->slots[i].load(std::memory_order_relaxed);
-    if (node == nullptr || node == Table::Tombstone()) continue;
-    size_t j = node->hash & bigger->mask;
-    while (bigger->slots[j].load(std::memory_order_relaxed) != nullptr) {
-      j = (j + 1) & bigger->mask;
+  for (size_t i = 0; i < table->capacity; ++i) {
+    const uint64_t slot = table->slots[i].load(std::memory_order_relaxed);
+    if (!Table::Live(slot)) continue;
+    Node* node = Table::NodeOf(slot);
+    const uint64_t hash = Hash(node->key());
+    size_t j = bigger->Home(hash);
+    while (bigger->slots[j].load(std::memory_order_relaxed) != Table::kEmpty) {
+      j = bigger->Next(j);
     }
-    bigger->slots[j].store(node, std::memory_order_relaxed);
+    bigger->slots[j].store(Table::Pack(node, hash), std::memory_order_relaxed);
+    node->slot = static_cast<uint32_t>(j);
     ++bigger->used;
   }
   table_.store(bigger, std::memory_order_release);
   retired_.push_back(table);
   retired_free_.push_back(&Table::Free);
+  reclaim_now_ = true;  // a table is big: free it at once, not in a batch
 }
 
-void ConcurrentStore::Insert(Node* node) {
+void ConcurrentStore::Insert(Node* node, uint64_t hash) {
   GrowIfNeeded();
   Table* table = table_.load(std::memory_order_relaxed);
   size_t free_slot = SIZE_MAX;
-  for (size_t i = node->hash & table->mask;; i = (i + 1) & table->mask) {
-    Node* at = table->slots[i].load(std::memory_order_relaxed);
-    if (at == nullptr) {
+  for (size_t i = table->Home(hash);; i = table->Next(i)) {
+    const uint64_t slot = table->slots[i].load(std::memory_order_relaxed);
+    if (slot == Table::kEmpty) {
       if (free_slot == SIZE_MAX) {
         free_slot = i;
         ++table->used;
       }
       break;
     }
-    if (at == Table::Tombstone()) {
+    if (slot == Table::kTombstone) {
       if (free_slot == SIZE_MAX) free_slot = i;
       continue;
     }
-    if (at->hash == node->hash && at->key() == node->key()) {
+    Node* at = Table::NodeOf(slot);
+    if (Table::MayHold(slot, hash) && at->key() == node->key()) {
       // Replaced: the new node takes the old one's place and history.
       node->freq.store(at->freq.load(std::memory_order_relaxed),
                        std::memory_order_relaxed);
-      const uint8_t queue = at->queue;
-      table->slots[i].store(node, std::memory_order_release);
+      const uint8_t queue = at->queue();
+      node->slot = static_cast<uint32_t>(i);
+      table->slots[i].store(Table::Pack(node, hash), std::memory_order_release);
       if (queue != kNoQueue) Unlink(at);
-      at->dead = true;
+      at->bits |= Node::kDead;
       retired_.push_back(at);
       retired_free_.push_back(&Node::Free);
       PushHead(queue == kMainQueue ? main_ : small_, node,
@@ -477,25 +573,34 @@ void ConcurrentStore::Insert(Node* node) {
       return;
     }
   }
-  table->slots[free_slot].store(node, std::memory_order_release);
+  node->slot = static_cast<uint32_t>(free_slot);
+  table->slots[free_slot].store(Table::Pack(node, hash),
+                                std::memory_order_release);
   ++count_;
-  const bool to_main =
-      policy_ == EvictionPolicy::kS3Fifo && InGhost(node->hash);
+  const bool to_main = policy_ == EvictionPolicy::kS3Fifo && InGhost(hash);
   PushHead(to_main ? main_ : small_, node, to_main ? kMainQueue : kSmallQueue);
 }
 
 bool ConcurrentStore::Store(std::string_view key, StoredValue value,
                             const Fence* fence) {
   const int64_t now = clock_->NowMillis();
-  Node* node = Node::Make(Hash(key), key, std::move(value), ExpiryOf(now));
+  const uint64_t hash = Hash(key);
+  const size_t size =
+      Node::SizeFor(key.size(), value.bytes.size(), value.object != nullptr);
   std::unique_lock<std::mutex> lock(mu_);
   if (fence != nullptr &&
       fence->local != clears_.load(std::memory_order_relaxed)) {
-    lock.unlock();
-    Node::Free(node);  // cleared since the lookup: the value may predate it
-    return false;
+    return false;  // cleared since the lookup: the value may predate it
   }
-  Insert(node);
+  void* memory;
+  if (size == pool_bytes_ && !pool_.empty()) {
+    memory = pool_.back();  // a freed node of the same size
+    pool_.pop_back();
+  } else {
+    memory = ::operator new(size);
+  }
+  Node* node = Node::Make(memory, key, std::move(value), ExpiryOf(now));
+  Insert(node, hash);
   EvictToLimit(now);
   MaybeReclaim(lock, /*force=*/false);
   return true;
@@ -507,9 +612,10 @@ int64_t ConcurrentStore::RemoveIf(Pred remove, int64_t now) {
                 std::memory_order_release);
   int64_t live = 0;
   Table* table = table_.load(std::memory_order_relaxed);
-  for (size_t i = 0; i < table->capacity(); ++i) {
-    Node* node = table->slots[i].load(std::memory_order_relaxed);
-    if (node == nullptr || node == Table::Tombstone()) continue;
+  for (size_t i = 0; i < table->capacity; ++i) {
+    const uint64_t slot = table->slots[i].load(std::memory_order_relaxed);
+    if (!Table::Live(slot)) continue;
+    Node* node = Table::NodeOf(slot);
     if (!remove(node->key())) continue;
     if (!Expired(*node, now)) ++live;
     Retire(node);
@@ -552,7 +658,10 @@ int64_t ConcurrentStore::Size() {
 
 void ConcurrentStore::MaybeReclaim(std::unique_lock<std::mutex>& lock,
                                    bool force) {
-  if (retired_.empty() || (!force && retired_.size() < kReclaimBatch)) return;
+  if (retired_.empty() ||
+      (!force && !reclaim_now_ && retired_.size() < kReclaimBatch)) {
+    return;
+  }
   // Waiting for readers from inside a read-side critical section (a visitor
   // that stores) would wait for ourselves: leave it for a later call.
   if (urcu_bp_read_ongoing()) return;
@@ -560,10 +669,43 @@ void ConcurrentStore::MaybeReclaim(std::unique_lock<std::mutex>& lock,
   std::vector<void (*)(void*)> frees;
   items.swap(retired_);
   frees.swap(retired_free_);
+  reclaim_now_ = false;
   lock.unlock();
   urcu_bp_synchronize_rcu();  // every reader that could see them is done
-  for (size_t i = 0; i < items.size(); ++i) frees[i](items[i]);
+  // Nodes of the common size are kept for reuse (the memory only: their
+  // objects are destroyed here, outside the lock, since destructors are
+  // user code); the rest is freed.
+  std::vector<void*> reusable;
+  size_t reusable_bytes = 0;
+  for (size_t i = 0; i < items.size(); ++i) {
+    if (frees[i] != &Node::Free) {
+      frees[i](items[i]);
+      continue;
+    }
+    Node* node = static_cast<Node*>(items[i]);
+    const size_t size = node->size();
+    node->Destroy();
+    if (reusable.empty()) reusable_bytes = size;
+    if (size == reusable_bytes && reusable.size() < kPoolLimit) {
+      reusable.push_back(node);
+    } else {
+      ::operator delete(node);
+    }
+  }
   lock.lock();
+  if (reusable.empty()) return;
+  if (reusable_bytes != pool_bytes_) {
+    for (void* p : pool_) ::operator delete(p);
+    pool_.clear();
+    pool_bytes_ = reusable_bytes;
+  }
+  for (void* p : reusable) {
+    if (pool_.size() < kPoolLimit) {
+      pool_.push_back(p);
+    } else {
+      ::operator delete(p);
+    }
+  }
 }
 
 }  // namespace memory

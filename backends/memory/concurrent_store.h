@@ -106,7 +106,7 @@ class ConcurrentStore {
   // Reader side (inside a read-side critical section).
   static Node* Find(const Table& table, uint64_t hash, std::string_view key);
   // Writer side. REQUIRES: mu_ held (for all below).
-  void Insert(Node* node);
+  void Insert(Node* node, uint64_t hash);
   void Unlink(Node* node);  // from its queue
   void PushHead(Queue& queue, Node* node, uint8_t which);
   void Retire(Node* node);  // out of the table and its queue, freed later
@@ -145,6 +145,9 @@ class ConcurrentStore {
   std::vector<uint32_t> ghost_;  // fingerprints; 0 = empty
   std::vector<void*> retired_;   // nodes and tables waiting for a grace period
   std::vector<void (*)(void*)> retired_free_;
+  bool reclaim_now_ = false;  // something big is retired
+  std::vector<void*> pool_;   // freed nodes of pool_bytes_ bytes, for reuse
+  size_t pool_bytes_ = 0;
 };
 
 }  // namespace memory

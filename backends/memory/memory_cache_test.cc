@@ -162,6 +162,27 @@ TEST_F(MemoryCacheTest, KeepsInlineBytesAsGiven) {
   EXPECT_EQ(object, nullptr);
 }
 
+// Keys and values of every length (the node keeps short lengths in its
+// header and long ones beside it).
+TEST_F(MemoryCacheTest, KeysAndValuesOfAnyLength) {
+  auto ns = Open("lengths", -1, -1);
+  for (size_t n : {0u, 1u, 254u, 255u, 256u, 70000u}) {
+    const std::string key(n, 'k');
+    StoredValue value;
+    value.bytes = std::string(n, 'v');
+    ns->Store(key + "#", std::move(value), nullptr);
+    std::string seen = "unset";
+    ns->Lookup(
+        key + "#",
+        [](void* ctx, const ValueView& v) {
+          static_cast<std::string*>(ctx)->assign(v.bytes);
+        },
+        &seen, nullptr);
+    EXPECT_EQ(seen, std::string(n, 'v')) << n;
+  }
+  EXPECT_EQ(ns->Size(), 6);
+}
+
 TEST_F(MemoryCacheTest, ExpiresOnTheClock) {
   auto ns = Open("ttl", -1, 5);
   ns->Store("k", Value(1), nullptr);

@@ -8,12 +8,10 @@
 #include <stdexcept>
 #include <utility>
 
-#include "absl/base/thread_annotations.h"
 #include "absl/container/flat_hash_map.h"
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
-#include "absl/synchronization/mutex.h"
 #include "core/strict_key.h"
 
 namespace cache_alchemy {
@@ -130,10 +128,11 @@ end
 return live
 )lua"};
 
-absl::Mutex sha_mu(absl::kConstInit);
+// std::mutex (every store takes it): Debian's absl::Mutex runs deadlock
+// detection on every lock.
+std::mutex sha_mu;
 
-absl::flat_hash_map<const LuaScript*, std::string>& Shas()
-    ABSL_EXCLUSIVE_LOCKS_REQUIRED(sha_mu) {
+absl::flat_hash_map<const LuaScript*, std::string>& Shas() {
   static auto* shas = new absl::flat_hash_map<const LuaScript*, std::string>();
   return *shas;
 }
@@ -225,7 +224,7 @@ RedisReply RunScript(RedisClient& client, const LuaScript& script,
                      const std::vector<std::string>& args, const char* what) {
   std::string sha;
   {
-    absl::MutexLock lock(&sha_mu);
+    std::lock_guard<std::mutex> lock(sha_mu);
     auto it = Shas().find(&script);
     if (it != Shas().end()) sha = it->second;
   }
@@ -235,7 +234,7 @@ RedisReply RunScript(RedisClient& client, const LuaScript& script,
       Fail(what, absl::StrCat("SCRIPT LOAD failed: ", loaded.str));
     }
     sha = loaded.str;
-    absl::MutexLock lock(&sha_mu);
+    std::lock_guard<std::mutex> lock(sha_mu);
     Shas()[&script] = sha;
   }
   std::vector<std::string> argv;

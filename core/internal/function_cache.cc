@@ -96,7 +96,7 @@ FunctionCache::Ticket FunctionCache::JoinOrLead(const std::string& key) {
   } catch (const std::exception& e) {
     ReportBackendError("invalidation generation", e);
   }
-  absl::MutexLock lock(&flights_mu_);
+  std::lock_guard<std::mutex> lock(flights_mu_);
   auto& slot = flights_[key];
   // A computation that began before an invalidation the backend heard of
   // (a clear in another process) may return a stale value: do not join it,
@@ -110,8 +110,8 @@ FunctionCache::Ticket FunctionCache::JoinOrLead(const std::string& key) {
 }
 
 std::shared_ptr<const void> FunctionCache::Wait(Flight& flight) {
-  absl::MutexLock lock(&flight.mu);
-  flight.mu.Await(absl::Condition(&flight.done));
+  std::unique_lock<std::mutex> lock(flight.mu);
+  flight.finished.wait(lock, [&flight] { return flight.done; });
   if (flight.error) std::rethrow_exception(flight.error);
   return flight.value;
 }
@@ -122,23 +122,26 @@ void FunctionCache::Finish(const Ticket& ticket, const std::string& key,
                            std::optional<StoredValue> stored,
                            const Fence* fence) {
   if (!error && stored.has_value() && fence != nullptr) {
-    absl::ReaderMutexLock lock(&clear_mu_);
+    std::shared_lock<std::shared_mutex> lock(clear_mu_);
     if (generation_.load(std::memory_order_acquire) == ticket.generation) {
       Store(key, std::move(*stored), *fence);
     }
   }
   finished_flights_.fetch_add(1, std::memory_order_acq_rel);
   {
-    absl::MutexLock lock(&flights_mu_);
+    std::lock_guard<std::mutex> lock(flights_mu_);
     auto it = flights_.find(key);
     // A clear may have dropped this flight (and a newer one may stand in its
     // place): only remove our own.
     if (it != flights_.end() && it->second == ticket.flight) flights_.erase(it);
   }
-  absl::MutexLock lock(&ticket.flight->mu);
-  ticket.flight->value = std::move(value);
-  ticket.flight->error = std::move(error);
-  ticket.flight->done = true;
+  {
+    std::lock_guard<std::mutex> lock(ticket.flight->mu);
+    ticket.flight->value = std::move(value);
+    ticket.flight->error = std::move(error);
+    ticket.flight->done = true;
+  }
+  ticket.flight->finished.notify_all();
 }
 
 bool FunctionCache::Store(const std::string& key, StoredValue value,
@@ -198,7 +201,7 @@ int64_t FunctionCache::ClearLocalMatching(const TypedPattern& pattern) {
 
 void FunctionCache::FenceComputations() {
   if (!enabled()) return;
-  absl::WriterMutexLock lock(&clear_mu_);
+  std::unique_lock<std::shared_mutex> lock(clear_mu_);
   FenceLocked();
 }
 
@@ -206,14 +209,14 @@ void FunctionCache::FenceLocked() {
   generation_.fetch_add(1, std::memory_order_acq_rel);
   // Callers arriving from now on must not join a computation that began
   // before the clear.
-  absl::MutexLock flights_lock(&flights_mu_);
+  std::lock_guard<std::mutex> flights_lock(flights_mu_);
   flights_.clear();
 }
 
 int64_t FunctionCache::ClearLocalWith(
     absl::FunctionRef<int64_t(CacheNamespace&)> clear) {
   if (!enabled()) return 0;
-  absl::WriterMutexLock lock(&clear_mu_);
+  std::unique_lock<std::shared_mutex> lock(clear_mu_);
   // Fenced even if the backend fails below: nothing computed before this
   // clear is stored by this process afterwards.
   FenceLocked();
