@@ -3,12 +3,15 @@
 #include "core/redis/hiredis_client.h"
 
 #include <hiredis/hiredis.h>
+#include <pthread.h>
 #include <sys/time.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <chrono>
 #include <cstring>
+#include <mutex>
 #include <stdexcept>
 #include <utility>
 
@@ -207,9 +210,22 @@ RedisEndpoint ParseRedisUrl(const std::string& url) {
   return ep;
 }
 
+namespace {
+
+// Bumped in every child right after fork(): a connection remembers the
+// value it was opened under, so a child never talks on its parent's socket
+// (no getpid() system call per command, which cost more than a local GET).
+std::atomic<uint64_t> g_fork_generation{0};
+
+void CountForkInChild() {
+  g_fork_generation.fetch_add(1, std::memory_order_relaxed);
+}
+
+}  // namespace
+
 struct HiredisClient::Connection {
   redisContext* ctx = nullptr;
-  pid_t pid = 0;  // the process that opened it
+  uint64_t fork_generation = 0;  // g_fork_generation when it was opened
 };
 
 void HiredisClient::ConnectionDeleter::operator()(Connection* c) const {
@@ -218,7 +234,11 @@ void HiredisClient::ConnectionDeleter::operator()(Connection* c) const {
 }
 
 HiredisClient::HiredisClient(RedisEndpoint endpoint)
-    : endpoint_(std::move(endpoint)) {}
+    : endpoint_(std::move(endpoint)) {
+  static std::once_flag once;
+  std::call_once(once,
+                 [] { pthread_atfork(nullptr, nullptr, &CountForkInChild); });
+}
 
 HiredisClient::~HiredisClient() = default;
 
@@ -289,7 +309,7 @@ RedisReply ConvertReply(const redisReply* reply) { return Convert(reply); }
 HiredisClient::ConnectionPtr HiredisClient::Connect() {
   FailFastIfCoolingDown();
   ConnectionPtr conn(new Connection);
-  conn->pid = getpid();
+  conn->fork_generation = g_fork_generation.load(std::memory_order_relaxed);
   bool connect_failed = false;
   try {
     conn->ctx = OpenRedisContext(endpoint_, &connect_failed);
@@ -304,13 +324,20 @@ HiredisClient::ConnectionPtr HiredisClient::Connect() {
 }
 
 HiredisClient::ConnectionPtr HiredisClient::Acquire(bool* reused) {
-  const pid_t pid = getpid();
+  const uint64_t generation = g_fork_generation.load(std::memory_order_relaxed);
+  // The pool keeps as many idle connections as were ever in use at once (at
+  // least pool_size), so many threads do not open and close connections.
+  const int in_use = in_use_.fetch_add(1, std::memory_order_relaxed) + 1;
+  int high = high_water_.load(std::memory_order_relaxed);
+  while (in_use > high && !high_water_.compare_exchange_weak(
+                              high, in_use, std::memory_order_relaxed)) {
+  }
   {
-    absl::MutexLock lock(&mu_);
+    std::lock_guard<std::mutex> lock(mu_);
     while (!idle_.empty()) {
       ConnectionPtr conn = std::move(idle_.back());
       idle_.pop_back();
-      if (conn->pid != pid) {
+      if (conn->fork_generation != generation) {
         // Opened by the parent before a fork: its socket is shared with the
         // parent, so this process must not talk on it. Closing our copy of
         // the descriptor does not disturb the parent.
@@ -321,19 +348,26 @@ HiredisClient::ConnectionPtr HiredisClient::Acquire(bool* reused) {
     }
   }
   *reused = false;
-  return Connect();
+  try {
+    return Connect();
+  } catch (...) {
+    in_use_.fetch_sub(1, std::memory_order_relaxed);
+    throw;
+  }
 }
 
 void HiredisClient::Release(ConnectionPtr conn) {
-  absl::MutexLock lock(&mu_);
-  if (static_cast<int>(idle_.size()) < endpoint_.pool_size) {
+  const int keep = std::max(endpoint_.pool_size,
+                            high_water_.load(std::memory_order_relaxed));
+  std::lock_guard<std::mutex> lock(mu_);
+  if (static_cast<int>(idle_.size()) < keep) {
     idle_.push_back(std::move(conn));
   }
 }
 
 void HiredisClient::DropIdle() {
   std::vector<ConnectionPtr> dropped;
-  absl::MutexLock lock(&mu_);
+  std::lock_guard<std::mutex> lock(mu_);
   dropped.swap(idle_);
 }
 
@@ -344,6 +378,11 @@ std::vector<RedisReply> HiredisClient::Run(const Argv* commands, size_t count) {
   for (int attempt = 0;; ++attempt) {
     bool reused = false;
     ConnectionPtr conn = Acquire(&reused);
+    // Counted in use until this attempt ends, whichever way it ends.
+    struct InUse {
+      std::atomic<int>* count;
+      ~InUse() { count->fetch_sub(1, std::memory_order_relaxed); }
+    } in_use{&in_use_};
     redisContext* ctx = conn->ctx;
     for (size_t c = 0; c < count; ++c) {
       const Argv& cmd = commands[c];

@@ -16,6 +16,7 @@
 #include <atomic>
 #include <cstdint>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <vector>
 
@@ -107,8 +108,13 @@ class HiredisClient final : public RedisClient {
   // down or hung server does not cost a timeout per call.
   std::atomic<int64_t> retry_after_ms_{0};
 
-  absl::Mutex mu_;
-  std::vector<ConnectionPtr> idle_ ABSL_GUARDED_BY(mu_);
+  // Connections taken from the pool now, and the most ever taken at once.
+  std::atomic<int> in_use_{0};
+  std::atomic<int> high_water_{0};
+  // std::mutex (every command takes it): Debian's absl::Mutex runs deadlock
+  // detection on every lock.
+  std::mutex mu_;
+  std::vector<ConnectionPtr> idle_;  // guarded by mu_
 };
 
 }  // namespace redis

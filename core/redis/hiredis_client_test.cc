@@ -219,13 +219,43 @@ TEST(RedisClientTest, ConcurrentCallers) {
   EXPECT_EQ(client->Command({"GET", "counter"}).str, "1600");
 }
 
+// Many threads at once: the pool grows to the number of threads using it
+// instead of closing connections beyond pool_size and opening new ones.
+TEST(RedisClientTest, PoolGrowsToTheThreadsUsingIt) {
+  auto client = RedisClient::FromUrl(SharedRedisServer()->url());  // pool 8
+  auto connections = [&client] {
+    const std::string info = client->Command({"INFO", "stats"}).str;
+    const std::string field = "total_connections_received:";
+    return std::stoll(info.substr(info.find(field) + field.size()));
+  };
+  const int64_t before = connections();
+  constexpr int kThreads = 16;
+  for (int round = 0; round < 5; ++round) {
+    // Each command holds its connection 50 ms on the server: all 16 are in
+    // use at once, every round.
+    std::vector<std::thread> threads;
+    for (int t = 0; t < kThreads; ++t) {
+      threads.emplace_back([&client] {
+        client->Command({"BLPOP", "pool:nothing", "0.05"});
+      });
+    }
+    for (auto& t : threads) t.join();
+  }
+  EXPECT_LE(connections() - before, kThreads + 2)
+      << "connections were closed and opened again";
+}
+
 TEST(RedisClientTest, ForkChildUsesItsOwnConnection) {
   auto client = RedisClient::FromUrl(SharedRedisServer()->url());
-  client->Command({"SET", "forked", "parent"});  // leaves a pooled connection
+  client->Command({"SET", "forked", "parent"});
+  // The connection left in the pool, by its server-side id.
+  const int64_t parent_connection = client->Command({"CLIENT", "ID"}).integer;
   pid_t pid = fork();
   ASSERT_GE(pid, 0);
   if (pid == 0) {
     bool ok = client->Command({"GET", "forked"}).str == "parent";
+    // Not the parent's socket: a connection of its own.
+    ok = ok && client->Command({"CLIENT", "ID"}).integer != parent_connection;
     client->Command({"SET", "forked", "child"});
     _exit(ok ? 0 : 1);
   }
