@@ -24,6 +24,8 @@
 #ifndef CACHE_ALCHEMY_CORE_CACHED_FUNCTION_H_
 #define CACHE_ALCHEMY_CORE_CACHED_FUNCTION_H_
 
+#include <algorithm>
+#include <charconv>
 #include <cmath>
 #include <cstdint>
 #include <cstring>
@@ -301,15 +303,22 @@ class CachedFunction<R(Args...)> {
     ValueCodec<R>::Decode(c->format, value, c->out);
   }
 
-  // Binary keys of scalar-only signatures are built in place (no string):
-  // the hit path of an in-process backend spends most of its time here.
+  // Keys of scalar-only signatures are built in place (no string), in
+  // either format: the hit path of an in-process backend spends most of its
+  // time here.
   static constexpr bool kAllFixedWidth =
       ((internal::FixedKeyWidth<Args>() > 0) && ...);
-  // The longest such key: every argument, strict (one length byte each).
+  // The longest text of one scalar: 24 characters for the shortest
+  // round-trip double (`-2.2250738585072014e-308`), 20 for an integer, one
+  // separator.
+  static constexpr size_t kMaxScalarText = 32;
+  // The longest such key: every argument, binary and strict (one length
+  // byte each), or text.
   static constexpr size_t kMaxFixedKey =
-      (size_t{0} + ... + (internal::FixedKeyWidth<Args>() + 1));
+      std::max((size_t{0} + ... + (internal::FixedKeyWidth<Args>() + 1)),
+               sizeof...(Args) * kMaxScalarText);
 
-  // Where a key is built: in place for fixed-width binary keys, else in a
+  // Where a key is built: in place for scalar-only signatures, else in a
   // string.
   struct KeyBuffer {
     char fixed[kMaxFixedKey > 0 ? kMaxFixedKey : 1];
@@ -327,6 +336,10 @@ class CachedFunction<R(Args...)> {
         (WriteFixed(args, index++, buffer->fixed, &size), ...);
         return std::string_view(buffer->fixed, size);
       }
+      size_t size = 0;
+      size_t index = 0;
+      (WriteFixedText(args, index++, buffer->fixed, &size), ...);
+      return std::string_view(buffer->fixed, size);
     }
     KeyWriter writer(&buffer->text.emplace(), key_format_);
     size_t index = 0;
@@ -358,6 +371,39 @@ class CachedFunction<R(Args...)> {
       std::memcpy(out + *size, &arg, kWidth);
       *size += kWidth;
     }
+  }
+
+  // Writes the text encoding of a fixed-width argument, exactly as KeyWriter
+  // and AppendStrictSegment do: tokens separated by `,` (fast) or `|`
+  // (strict).
+  template <typename A>
+  void WriteFixedText(const A& arg, size_t index, char* out,
+                      size_t* size) const {
+    if (index < first_keyed_) return;
+    using U = std::remove_cv_t<A>;
+    if (*size != 0) out[(*size)++] = strict_ ? '|' : ',';
+    char* const end = out + *size + kMaxScalarText - 1;
+    char* p = out + *size;
+    if constexpr (std::is_same_v<U, bool>) {
+      const std::string_view word = arg ? "true" : "false";
+      std::memcpy(p, word.data(), word.size());
+      p += word.size();
+    } else if constexpr (std::is_floating_point_v<U>) {
+      U v = arg;
+      if (v == U(0)) v = U(0);
+      if (std::isnan(v)) {
+        std::memcpy(p, "nan", 3);
+        p += 3;
+      } else {
+        p = std::to_chars(p, end, v).ptr;
+      }
+    } else if constexpr (std::is_enum_v<U>) {
+      p = std::to_chars(p, end, static_cast<std::underlying_type_t<U>>(arg))
+              .ptr;
+    } else {
+      p = std::to_chars(p, end, arg).ptr;
+    }
+    *size = static_cast<size_t>(p - out);
   }
 
   template <typename A>

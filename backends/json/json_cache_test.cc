@@ -1,10 +1,13 @@
 // ca::json_cache over DistributedJsonCache (the config's default JSON backend)
 // against a private redis-server.
 
+#include <cstdint>
+#include <limits>
 #include <map>
 #include <memory>
 #include <stdexcept>
 #include <string>
+#include <tuple>
 #include <vector>
 
 #include "cache_alchemy/cache_alchemy.h"
@@ -103,6 +106,61 @@ TEST_F(JsonCacheTest, KeysReadAsDocumented) {
   price("ab-1", 2);
   EXPECT_EQ(OnlyValueKey("DistributedJsonCache", "app.price"),
             "DistributedJsonCache:app.price@232e543c:{5q}:\"ab-1\",2");
+}
+
+enum class Shade : int16_t { kDark = -3, kLight = 7 };
+
+// The key text of (a, b, c, d, e) as KeyWriter writes it (the reference the
+// in-place text keys of scalar-only signatures must equal).
+template <typename... T>
+std::string ReferenceKey(bool strict, const T&... args) {
+  std::string key;
+  if (!strict) {
+    ca::KeyWriter(&key, ca::KeyFormat::kText).Add(args...);
+    return key;
+  }
+  auto segment = [&key](const auto& arg) {
+    std::string text;
+    ca::KeyWriter(&text, ca::KeyFormat::kText).Add(arg);
+    ca::AppendStrictSegment(text, &key, ca::KeyFormat::kText);
+  };
+  (segment(args), ...);
+  return key;
+}
+
+// Keys of scalar-only signatures are written in place, not by KeyWriter:
+// both must give the same text for every kind of scalar and its edges
+// (another process, or a partial clear, builds them the other way).
+TEST_F(JsonCacheTest, ScalarKeysAreTheKeyWriterText) {
+  using Args = std::tuple<int64_t, double, bool, Shade, uint64_t, float, char>;
+  const std::vector<Args> cases = {
+      {0, 0.0, false, Shade::kDark, 0, 0.0f, 'a'},
+      {std::numeric_limits<int64_t>::min(), -0.0, true, Shade::kLight,
+       std::numeric_limits<uint64_t>::max(), -1.5f, '\0'},
+      {std::numeric_limits<int64_t>::max(), -2.2250738585072014e-308, true,
+       Shade::kDark, 1, std::numeric_limits<float>::quiet_NaN(), '|'},
+      {-1, std::numeric_limits<double>::quiet_NaN(), false, Shade::kLight, 42,
+       std::numeric_limits<float>::infinity(), ','},
+      {7, 1e300, true, static_cast<Shade>(300), 9, 3.4028235e38f, '"'},
+  };
+  int n = 0;
+  for (const bool strict : {false, true}) {
+    for (const Args& args : cases) {
+      const std::string name = "scalars" + std::to_string(n++);
+      auto f = ca::json_cache({.strict = strict, .name = name},
+                              [](int64_t, double, bool, Shade, uint64_t, float,
+                                 char) { return 1; });
+      std::apply(f, args);
+      const std::string key = OnlyValueKey("DistributedJsonCache", name);
+      const std::string expected = std::apply(
+          [strict](const auto&... a) { return ReferenceKey(strict, a...); },
+          args);
+      ASSERT_GE(key.size(), expected.size()) << key;
+      EXPECT_EQ(key.substr(key.size() - expected.size()), expected)
+          << "strict=" << strict << " key=" << key;
+      EXPECT_EQ(key[key.size() - expected.size() - 1], ':') << key;
+    }
+  }
 }
 
 TEST_F(JsonCacheTest, MissingClientTellsToAssignIt) {

@@ -290,6 +290,12 @@ uint64_t ConcurrentStore::Hash(std::string_view key) {
     std::memcpy(&b, p + n - 4, 4);
     return absl::HashOf((uint64_t{a} << 32 | b) ^ (uint64_t{n} << 60));
   }
+  if (n > 0 && n < 4) {  // the first, middle and last bytes: all of them
+    const uint64_t v = uint64_t{static_cast<unsigned char>(p[0])} << 16 |
+                       uint64_t{static_cast<unsigned char>(p[n >> 1])} << 8 |
+                       static_cast<unsigned char>(p[n - 1]);
+    return absl::HashOf(v ^ (uint64_t{n} << 60));
+  }
   return absl::Hash<absl::string_view>()(absl::string_view(p, n));
 }
 
@@ -298,17 +304,25 @@ namespace {
 // Equality of a node's key and a probe key of the same length; short keys
 // (the common case: scalar arguments) without a call to memcmp.
 inline bool SameBytes(const char* a, const char* b, size_t n) {
-  if (n == 8) {
-    uint64_t x, y;
-    std::memcpy(&x, a, 8);
-    std::memcpy(&y, b, 8);
-    return x == y;
+  if (n >= 8 && n <= 16) {  // two overlapping words
+    uint64_t x0, y0, x1, y1;
+    std::memcpy(&x0, a, 8);
+    std::memcpy(&y0, b, 8);
+    std::memcpy(&x1, a + n - 8, 8);
+    std::memcpy(&y1, b + n - 8, 8);
+    return ((x0 ^ y0) | (x1 ^ y1)) == 0;
   }
-  if (n == 4) {
-    uint32_t x, y;
-    std::memcpy(&x, a, 4);
-    std::memcpy(&y, b, 4);
-    return x == y;
+  if (n >= 4 && n < 8) {
+    uint32_t x0, y0, x1, y1;
+    std::memcpy(&x0, a, 4);
+    std::memcpy(&y0, b, 4);
+    std::memcpy(&x1, a + n - 4, 4);
+    std::memcpy(&y1, b + n - 4, 4);
+    return ((x0 ^ y0) | (x1 ^ y1)) == 0;
+  }
+  if (n < 4) {  // the first, middle and last bytes cover all of them
+    return n == 0 ||
+           (a[0] == b[0] && a[n >> 1] == b[n >> 1] && a[n - 1] == b[n - 1]);
   }
   return std::memcmp(a, b, n) == 0;
 }

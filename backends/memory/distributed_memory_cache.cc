@@ -94,7 +94,7 @@ class DistributedMemoryNamespace final : public CacheNamespace {
         // Live: a hit needs no round trip, and neither does a miss (a clear
         // anywhere reaches this store as a message).
         if (c.served) {
-          counters_->local_hits.fetch_add(1, std::memory_order_relaxed);
+          counters_->local_hits.Add();
         }
         if (fence != nullptr) *fence = Fence{local.local, kNoRemoteFence};
         return c.served;

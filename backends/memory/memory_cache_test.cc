@@ -183,6 +183,27 @@ TEST_F(MemoryCacheTest, KeysAndValuesOfAnyLength) {
   EXPECT_EQ(ns->Size(), 6);
 }
 
+// Short keys are hashed and compared a word at a time (overlapping reads):
+// keys of one length that differ in any single byte stay distinct entries.
+TEST_F(MemoryCacheTest, KeysDifferingInOneByteAreDistinct) {
+  auto ns = Open("bytes", -1, -1);
+  for (size_t n = 1; n <= 24; ++n) {
+    const std::string base(n, 'a');
+    ns->Store(base, Value(-7), nullptr);
+    for (size_t i = 0; i < n; ++i) {
+      std::string other = base;
+      other[i] = 'b';
+      ns->Store(other, Value(static_cast<int>(i)), nullptr);
+    }
+    EXPECT_EQ(Get(*ns, base), -7) << n;
+    for (size_t i = 0; i < n; ++i) {
+      std::string other = base;
+      other[i] = 'b';
+      EXPECT_EQ(Get(*ns, other), static_cast<int>(i)) << n << " " << i;
+    }
+  }
+}
+
 TEST_F(MemoryCacheTest, ExpiresOnTheClock) {
   auto ns = Open("ttl", -1, 5);
   ns->Store("k", Value(1), nullptr);

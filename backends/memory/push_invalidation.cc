@@ -19,6 +19,13 @@
 
 namespace cache_alchemy {
 namespace memory {
+
+size_t StripedCounter::ThisThreadStripe() {
+  static std::atomic<size_t> next{0};
+  static thread_local const size_t stripe =
+      next.fetch_add(1, std::memory_order_relaxed) % kStripes;
+  return stripe;
+}
 namespace {
 
 // Bumped in every child process right after fork(): an Invalidator that

@@ -54,8 +54,34 @@ std::string InvalidationChannel(const std::string& prefix);
 
 // Counters of one backend object, shared by its invalidators and
 // namespaces (`Backend::Stats`).
+// A counter bumped on every local hit, from every thread: striped (each
+// thread adds to its own cache line, a read sums them), because one shared
+// atomic would bounce between cores and stop hits from scaling.
+class StripedCounter {
+ public:
+  void Add() {
+    stripes_[ThisThreadStripe()].value.fetch_add(1, std::memory_order_relaxed);
+  }
+  int64_t load() const {
+    int64_t total = 0;
+    for (const Stripe& s : stripes_) {
+      total += s.value.load(std::memory_order_relaxed);
+    }
+    return total;
+  }
+
+ private:
+  static constexpr size_t kStripes = 16;
+  // The calling thread's stripe (threads take them in turn).
+  static size_t ThisThreadStripe();
+  struct alignas(64) Stripe {
+    std::atomic<int64_t> value{0};
+  };
+  Stripe stripes_[kStripes];
+};
+
 struct PushCounters {
-  std::atomic<int64_t> local_hits{0};     // served without a round trip
+  StripedCounter local_hits;              // served without a round trip
   std::atomic<int64_t> verified_hits{0};  // served after a GET (not live)
   std::atomic<int64_t> invalidations_received{0};  // from other processes
   std::atomic<int64_t> subscriptions{0};    // OnSubscribed, every channel
