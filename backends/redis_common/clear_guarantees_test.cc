@@ -137,6 +137,64 @@ TEST_P(ClearGuaranteesTest, ClearThatCannotReachRedisThrows) {
   EXPECT_EQ(calls, 2);
 }
 
+// A restart without persistence loses the bucket's generation with
+// everything else. A computation whose lookup came before a clear elsewhere
+// must still not be stored when the server that saw the clear has been
+// replaced by an empty one meanwhile.
+TEST_P(ClearGuaranteesTest, ClearThenRestartStillFencesAComputation) {
+  RedisServer server;
+  Use(server.url());
+  Source source;
+  auto f = ca::cache({.backend = GetParam(), .name = "fence:restart"},
+                     [&](int) { return source.Read(); });
+  int first = 0;
+  std::thread caller([&] { first = f(0); });
+  source.entered.WaitForNotification();
+  source.version.store(2);
+  EXPECT_EQ(InChild([&] {
+              auto g =
+                  ca::cache({.backend = GetParam(), .name = "fence:restart"},
+                            [](int) { return -1; });
+              g.cache_clear();
+              return 0;
+            }),
+            0);
+  server.Restart();  // SIGKILL, then an empty server on the same port
+  source.release.Notify();
+  caller.join();
+  EXPECT_EQ(first, 1);
+  // The first call after a restart may fail open (its connection died);
+  // none may answer the value computed before the clear.
+  for (int i = 0; i < 3; ++i) {
+    EXPECT_EQ(f(0), 2) << "call " << i
+                       << ": the value computed before the clear was stored";
+  }
+}
+
+// After a restart, entries stored by a function this process registered
+// before it are still found by flush_cache and get_all_namespace.
+TEST_P(ClearGuaranteesTest, FlushFindsEntriesStoredAfterARestart) {
+  RedisServer server;
+  Use(server.url());
+  int calls = 0;
+  auto f = ca::cache({.backend = GetParam(), .name = "flush:restart"},
+                     [&calls](int x) { return ++calls, x; });
+  f(1);
+  server.Restart();
+  // Until a store succeeds (the first calls may fail open on dead
+  // connections or be refused by a fence the restart invalidated).
+  for (int i = 0; i < 5 && ca::get_all_namespace(GetParam()).empty(); ++i) {
+    f(2);
+  }
+  EXPECT_THAT(ca::get_all_namespace(GetParam()),
+              ::testing::ElementsAre(::testing::HasSubstr("flush:restart")));
+  EXPECT_GE(ca::flush_cache(GetParam()), 1);
+  EXPECT_EQ(ca::get_all_namespace(GetParam()).size(), 0u);
+  const int before = calls;
+  f(2);
+  EXPECT_EQ(calls, before + 1) << "flush_cache left an entry behind";
+}
+
 TEST_P(ClearGuaranteesTest, CascadeSaysWhichFunctionsItCouldNotClear) {
   RedisServer server;
   Use(server.url());

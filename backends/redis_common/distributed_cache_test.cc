@@ -243,9 +243,15 @@ TEST_P(DistributedCacheTest, KillAndRestartTheServerFailsOpen) {
   server.Start();  // empty: persistence is off
   std::this_thread::sleep_for(std::chrono::milliseconds(150));  // cool-down
   const int64_t errors = f.errors();
+  // The first store after the restart is refused: the empty server has no
+  // generation for the bucket, so a value computed around the restart could
+  // predate a clear the old server saw (docs/redis.md, "Fences"). The next
+  // one is stored.
   EXPECT_EQ(f(1), 2);
+  EXPECT_EQ(f(1), 2);
+  EXPECT_EQ(calls, 5);
   EXPECT_EQ(f(1), 2);  // caching resumed by itself
-  EXPECT_EQ(calls, 4);
+  EXPECT_EQ(calls, 5);
   EXPECT_EQ(f.errors(), errors);
 }
 

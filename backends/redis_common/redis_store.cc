@@ -37,12 +37,20 @@ constexpr uint16_t kSlots = 16384;
 // KEYS: value key, bucket index, bucket generation.
 // ARGV: value, expire ms, limit, member (the entry key), mode ("value" or
 // "token"), fence ("*": none), value key prefix.
-// Returns nil when the fence refused the store; else 1 (value) or the token
-// now stored (token). Scores are the server's time in microseconds, made
-// strictly increasing within the index, so eviction follows store order
-// exactly (never the entry just stored) even within one microsecond.
-const LuaScript kStore = {R"lua(
-if ARGV[6] ~= '*' and (redis.call('GET', KEYS[3]) or '0') ~= ARGV[6] then
+// Returns nil when the fence refused the store; -1 when the bucket had no
+// generation (a server that lost its data, or one that was never told of
+// this function: the store is refused, the generation made, and the caller
+// registers the function again); else 1 (value) or the token now stored
+// (token). Scores are the server's time in microseconds, made strictly
+// increasing within the index, so eviction follows store order exactly
+// (never the entry just stored) even within one microsecond.
+const LuaScript kStore = {CA_LUA_BUMP R"lua(
+local generation = redis.call('GET', KEYS[3])
+if not generation then
+  bump(KEYS[3])
+  return -1
+end
+if ARGV[6] ~= '*' and generation ~= ARGV[6] then
   return false
 end
 local t = redis.call('TIME')
@@ -113,6 +121,12 @@ for i = 4, #ARGV do
 end
 if ARGV[2] ~= '' then redis.call('PUBLISH', ARGV[2], ARGV[3]) end
 return removed
+)lua"};
+
+// KEYS: bucket generation. Gives the bucket a generation if it has none.
+const LuaScript kInitGeneration = {CA_LUA_BUMP R"lua(
+if redis.call('EXISTS', KEYS[1]) == 0 then bump(KEYS[1]) end
+return 1
 )lua"};
 
 // KEYS: bucket index. ARGV: value key prefix.
@@ -310,9 +324,17 @@ std::string RedisStore::ValueKey(const std::string& key) const {
 void RedisStore::Register() {
   // Before the first lookup: a flush elsewhere fences every function it
   // finds in the set, so a function must be in it before it computes.
+  // Again after a store found a bucket without a generation: the server lost
+  // its data (a restart without persistence), the set with it.
   if (registered_->load(std::memory_order_acquire)) return;
   RedisReply reply = client_->Command({"SADD", functions_, id_});
   if (reply.is_error()) Fail("SADD (register function)", reply.str);
+  // Every bucket gets a generation before its first lookup, so that the
+  // first fenced store is not refused for want of one.
+  for (const Bucket& bucket : buckets_) {
+    RunScript(*client_, kInitGeneration, {bucket.generation}, {},
+              "register function");
+  }
   registered_->store(true, std::memory_order_release);
 }
 
@@ -368,6 +390,14 @@ std::string RedisStore::StoreWithMode(const std::string& key,
        generation != nullptr ? std::to_string(*generation) : std::string("*"),
        bucket.values},
       "store");
+  if (reply.type == RedisReply::Type::kInteger && reply.integer == -1) {
+    // The bucket had no generation: the server lost its data since this
+    // process registered the function (or someone deleted it). Refused; the
+    // next call registers again.
+    registered_->store(false, std::memory_order_release);
+    *refused = true;
+    return std::string();
+  }
   *refused = reply.is_nil();
   return std::move(reply.str);
 }
