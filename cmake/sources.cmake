@@ -148,7 +148,7 @@ ca_sources(//backends/memory:distributed_memory_cache
     @com_google_absl//absl/container:flat_hash_map
     @com_google_absl//absl/synchronization
     @com_google_absl//absl/time
-  COPTS -fvisibility=hidden
+  COPTS -fvisibility=hidden -ftls-model=initial-exec
 )
 
 ca_sources(//backends/memory:concurrent_store
