@@ -135,10 +135,17 @@ class CachedFunction;
 template <typename R, typename... Args>
 class CachedFunction<R(Args...)> {
   static_assert(!std::is_void_v<R>,
-                "cache_alchemy: a function returning void has nothing to "
-                "cache");
+                "cache_alchemy: this function returns void, so there is "
+                "nothing to cache. Return the value the callers need.");
   static_assert(!std::is_reference_v<R>,
-                "cache_alchemy: cache a function that returns by value");
+                "cache_alchemy: this function returns a reference; a cache "
+                "keeps values. Return the type by value (or a "
+                "std::shared_ptr<const T> to share one object).");
+  static_assert(std::is_void_v<R> || std::is_reference_v<R> ||
+                    std::is_copy_constructible_v<R>,
+                "cache_alchemy: the result type is not copyable (move-only, "
+                "such as std::unique_ptr): every caller gets a copy of the "
+                "cached value. Return a std::shared_ptr<const T> instead.");
 
  public:
   using result_type = R;
@@ -544,12 +551,31 @@ struct CachedFunctionFor;
 template <typename R, typename... Args>
 struct CachedFunctionFor<R(Args...)> {
   using type = CachedFunction<R(Args...)>;
-  template <typename F>
+  // `kFirstIsKeyed`: the first parameter is known, at compile time, to be
+  // part of the key (no options could set is_method).
+  template <bool kFirstIsKeyed, typename F>
   static type Make(const CacheOptions& options, Family family,
                    bool force_method, const std::source_location& loc, F&& fn) {
-    // Parameters other than the first are always keyed: check them here, at
-    // compile time, so the static_assert names the type.
-    CheckKeyable<1, Args...>();
+    // (The result type is checked by CachedFunction itself.)
+    if constexpr (kFirstIsKeyed && sizeof...(Args) > 0) {
+      using First = std::tuple_element_t<0, std::tuple<Args...>>;
+      static_assert(
+          IsKeyEncodable<First>::value,
+          "cache_alchemy: the first parameter's type has no cache-key "
+          "encoding. Add, in the namespace of the type, `void "
+          "EncodeCacheKey(cache_alchemy::KeyWriter& w, const YourType& v) { "
+          "w.Add(v.field1, v.field2); }` (core/key_encoder.h); or, if it is "
+          "the object of a method, leave it out of the key with "
+          "method_memory_cache (method_json_cache, ...) or `.is_method = "
+          "true`.");
+      if constexpr (IsKeyEncodable<First>::value) CheckKeyable<0, Args...>();
+    } else {
+      // Parameters other than the first are always keyed: check them here,
+      // at compile time, so the static_assert names the type. (The first
+      // may be a method's object, left out by is_method: MakeFunctionCache
+      // checks it when the options are known.)
+      CheckKeyable<1, Args...>();
+    }
     auto state = MakeFunctionCache(options, family, force_method, loc,
                                    MakeSignatureInfo<R, Args...>());
     return type(std::function<R(Args...)>(std::forward<F>(fn)),
@@ -565,18 +591,39 @@ struct CachedFunctionFor<R(Args...)> {
   template <size_t From, size_t I, typename A, typename... Rest>
   static void CheckFrom() {
     if constexpr (I >= From) {
-      // Instantiates the encoding of A (and its static_assert) at once.
-      [[maybe_unused]] auto encode = [](KeyWriter& w, const A& a) { w.Add(a); };
+      static_assert(
+          I == 0 || IsKeyEncodable<A>::value,
+          "cache_alchemy: a parameter after the first has a type with no "
+          "cache-key encoding (every parameter but a method's object is part "
+          "of the key). Add, in the namespace of the type, `void "
+          "EncodeCacheKey(cache_alchemy::KeyWriter& w, const YourType& v) { "
+          "w.Add(v.field1, v.field2); }` (core/key_encoder.h).");
+      if constexpr (IsKeyEncodable<A>::value) {
+        // Instantiates the encoding of A (and the static_asserts of what it
+        // holds, such as a vector's elements) at once.
+        [[maybe_unused]] auto encode = [](KeyWriter& w, const A& a) {
+          w.Add(a);
+        };
+      }
     }
     CheckFrom<From, I + 1, Rest...>();
   }
 };
 
-template <typename F>
+template <bool kFirstIsKeyed = false, typename F>
 auto Wrap(const CacheOptions& options, Family family, bool force_method,
           const std::source_location& loc, F&& fn) {
-  return CachedFunctionFor<SignatureOf<F>>::Make(options, family, force_method,
-                                                 loc, std::forward<F>(fn));
+  if constexpr (!HasFixedSignature<F>) {
+    static_assert(HasFixedSignature<F>,
+                  "cache_alchemy: cannot name this callable's signature: a "
+                  "generic lambda (`auto` parameters) or a functor with "
+                  "several operator() has none. Write the parameter types "
+                  "(`[](int id) { ... }`) or wrap it in "
+                  "std::function<R(Args...)>.");
+  } else {
+    return CachedFunctionFor<SignatureOf<F>>::template Make<kFirstIsKeyed>(
+        options, family, force_method, loc, std::forward<F>(fn));
+  }
 }
 
 }  // namespace internal
@@ -600,18 +647,18 @@ auto cache(const CacheOptions& options, F&& fn,
                         std::forward<F>(fn));
 }
 
-#define CACHE_ALCHEMY_DEFINE_FAMILY(NAME, FAMILY, METHOD)                   \
-  template <typename F>                                                     \
-  auto NAME(const CacheOptions& options, F&& fn,                            \
-            std::source_location loc = std::source_location::current()) {   \
-    return internal::Wrap(options, internal::Family::FAMILY, METHOD, loc,   \
-                          std::forward<F>(fn));                             \
-  }                                                                         \
-  template <typename F>                                                     \
-  auto NAME(F&& fn,                                                         \
-            std::source_location loc = std::source_location::current()) {   \
-    return internal::Wrap(CacheOptions{}, internal::Family::FAMILY, METHOD, \
-                          loc, std::forward<F>(fn));                        \
+#define CACHE_ALCHEMY_DEFINE_FAMILY(NAME, FAMILY, METHOD)                    \
+  template <typename F>                                                      \
+  auto NAME(const CacheOptions& options, F&& fn,                             \
+            std::source_location loc = std::source_location::current()) {    \
+    return internal::Wrap(options, internal::Family::FAMILY, METHOD, loc,    \
+                          std::forward<F>(fn));                              \
+  }                                                                          \
+  template <typename F>                                                      \
+  auto NAME(F&& fn,                                                          \
+            std::source_location loc = std::source_location::current()) {    \
+    return internal::Wrap<!METHOD>(CacheOptions{}, internal::Family::FAMILY, \
+                                   METHOD, loc, std::forward<F>(fn));        \
   }
 
 // memory_cache / json_cache / pickle_cache: `cache` with the backend taken

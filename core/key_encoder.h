@@ -281,11 +281,10 @@ void KeyWriter::AddOne(const T& value) {
   } else {
     static_assert(
         internal::HasUserEncoding<U>::value,
-        "cache_alchemy: this argument type has no cache-key encoding. Add, in "
-        "the namespace of the type, `void EncodeCacheKey(cache_alchemy::"
+        "cache_alchemy: this type has no cache-key encoding. Add, in the "
+        "namespace of the type, `void EncodeCacheKey(cache_alchemy::"
         "KeyWriter& w, const YourType& v) { w.Add(v.field1, v.field2); }` "
-        "(see core/key_encoder.h), or mark the parameter unkeyed with "
-        "is_method.");
+        "(see core/key_encoder.h).");
   }
 }
 
@@ -365,8 +364,8 @@ void KeyWriter::AddOneText(const T& value) {
   } else if constexpr (internal::HasUserEncoding<U>::value) {
     Group('(', ')', [&] { EncodeCacheKey(*this, value); });
   } else {
-    // The binary branch states what is missing.
-    static_assert(internal::HasUserEncoding<U>::value);
+    // Nothing: AddOne, always instantiated alongside, states what is
+    // missing (one message, not two).
   }
 }
 

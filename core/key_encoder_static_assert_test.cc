@@ -3,37 +3,18 @@
 // compiler as the build): one without an EncodeCacheKey overload, which must
 // fail with the message, and the same with the overload, which must compile.
 
-#include <cstdlib>
-#include <fstream>
-#include <sstream>
 #include <string>
 
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
-#include "testing/runfiles.h"
+#include "testing/compile_snippet.h"
 
 namespace {
 
 using ::testing::HasSubstr;
 
-using ::cache_alchemy::testing::TestEnv;
-
-// Compiles `source` with the repository's headers (from runfiles) on the
-// include path; returns g++'s exit status and fills `*output`.
 int Compile(const std::string& source, std::string* output) {
-  const std::string dir = TestEnv("TEST_TMPDIR");
-  const std::string file = dir + "/snippet.cc";
-  const std::string log = dir + "/snippet.log";
-  std::ofstream(file) << source;
-  const std::string include = ::cache_alchemy::testing::Runfile("");
-  const std::string command = "/usr/bin/g++ -std=c++20 -fsyntax-only -I" +
-                              include + " " + file + " >" + log + " 2>&1";
-  const int status = std::system(command.c_str());
-  std::ifstream in(log);
-  std::stringstream text;
-  text << in.rdbuf();
-  *output = text.str();
-  return status;
+  return ::cache_alchemy::testing::CompileSnippet(source, output);
 }
 
 constexpr char kSnippet[] = R"(

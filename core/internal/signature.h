@@ -13,9 +13,13 @@
 namespace cache_alchemy {
 namespace internal {
 
-// Deduces `R(Args...)` from a callable.
+// Deduces `R(Args...)` from a callable. Has no `type` for callables without
+// one fixed signature (a generic lambda, an overloaded functor).
+template <typename F, typename = void>
+struct Signature {};
 template <typename F>
-struct Signature : Signature<decltype(&F::operator())> {};
+struct Signature<F, std::void_t<decltype(&F::operator())>>
+    : Signature<decltype(&F::operator())> {};
 template <typename R, typename... A>
 struct Signature<R (*)(A...)> {
   using type = R(A...);
@@ -47,6 +51,12 @@ struct Signature<R (*)(A...) noexcept> {
 
 template <typename F>
 using SignatureOf = typename Signature<std::decay_t<F>>::type;
+
+// Whether `F` has one fixed signature that `SignatureOf` can name.
+template <typename F>
+concept HasFixedSignature = requires {
+  typename Signature<std::decay_t<F>>::type;
+};
 
 }  // namespace internal
 }  // namespace cache_alchemy
