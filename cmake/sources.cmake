@@ -101,12 +101,14 @@ ca_sources(//config:config
     config/base_config.cc
     config/config_value.cc
     config/default_config.cc
+    config/duration.cc
     config/internal/typecast.cc
     config/internal/typecast.h
   HDRS
     config/base_config.h
     config/config_value.h
     config/default_config.h
+    config/duration.h
   DEPS
     @com_google_absl//absl/base:core_headers
     @com_google_absl//absl/container:flat_hash_set

@@ -110,8 +110,17 @@ size_t BaseConfig::IndexOf(std::string_view key,
 ConfigValue BaseConfig::Cast(size_t index, const ConfigValue& input,
                              std::string_view source) const {
   const KeySpec& spec = schema_.keys[index];
-  absl::StatusOr<ConfigValue> cast =
-      internal::CastValue(input, TypeOf(spec.default_value));
+  absl::StatusOr<ConfigValue> cast = absl::InvalidArgumentError("");
+  if (spec.parse_text && std::holds_alternative<std::string>(input)) {
+    std::string error;
+    std::optional<ConfigValue> parsed =
+        spec.parse_text(std::get<std::string>(input), &error);
+    cast = parsed.has_value()
+               ? internal::CastValue(*parsed, TypeOf(spec.default_value))
+               : absl::InvalidArgumentError(error);
+  } else {
+    cast = internal::CastValue(input, TypeOf(spec.default_value));
+  }
   std::string reason;
   if (!cast.ok()) {
     reason = std::string(cast.status().message());
@@ -172,7 +181,9 @@ void BaseConfig::LoadFile(const std::string& path) {
     const size_t index = IndexOf(key, source);
     const KeySpec& spec = schema_.keys[index];
     absl::StatusOr<ConfigValue> cast =
-        internal::CastJson(item, TypeOf(spec.default_value));
+        spec.parse_text && item.is_string()
+            ? ConfigValue(item.get<std::string>())  // read by Cast below
+            : internal::CastJson(item, TypeOf(spec.default_value));
     if (!cast.ok()) {
       throw ConfigError(
           key, source, item.dump(),

@@ -74,6 +74,13 @@ struct KeySpec {
   // Optional range check run on every value after the typecast: returns an
   // explanation ("must be >= -1") for a value it refuses, nullopt otherwise.
   std::function<std::optional<std::string>(const ConfigValue&)> check;
+  // Optional: reads text given for this key (brace list, `set("K", "...")`,
+  // the environment, a JSON string) instead of the typecast of the key's
+  // type, e.g. a duration with units ("10m"). Returns the value (of the
+  // key's type), or nullopt with `*error` saying why the text is refused.
+  std::function<std::optional<ConfigValue>(std::string_view text,
+                                           std::string* error)>
+      parse_text;
 };
 
 // The keys of a config class.

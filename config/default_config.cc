@@ -9,6 +9,7 @@
 
 #include "absl/base/thread_annotations.h"
 #include "absl/synchronization/mutex.h"
+#include "config/duration.h"
 
 namespace cache_alchemy {
 namespace config {
@@ -40,6 +41,19 @@ std::optional<std::string> AtLeastMinusOne(const ConfigValue& value) {
   return std::nullopt;
 }
 
+std::optional<std::string> AtLeastOne(const ConfigValue& value) {
+  if (std::get<int64_t>(value) < 1) return "must be at least 1";
+  return std::nullopt;
+}
+
+// Seconds with an optional unit: "90s", "10m", "2h", "1d", "-1".
+std::optional<ConfigValue> DurationText(std::string_view text,
+                                        std::string* error) {
+  std::optional<int64_t> seconds = ParseDurationSeconds(text, error);
+  if (!seconds.has_value()) return std::nullopt;
+  return ConfigValue(*seconds);
+}
+
 Schema MakeSchema() {
   Schema schema;
   schema.config_file_env = kConfigFileEnv;
@@ -49,8 +63,9 @@ Schema MakeSchema() {
        "prefix of every key (tenant); a wrapper's cache_key_prefix wins",
        {}},
       {kDefaultExpireKey, int64_t{86400},
-       "seconds an entry lives when CacheOptions::expire is unset; -1 never",
-       AtLeastMinusOne},
+       "seconds an entry lives when CacheOptions::expire is unset; -1 never; "
+       "text may give a unit: 90s, 10m, 2h, 1d",
+       AtLeastMinusOne, DurationText},
       {kDefaultLimitKey, int64_t{1000},
        "entries per function when CacheOptions::limit is unset; -1 unlimited",
        AtLeastMinusOne},
@@ -78,6 +93,10 @@ Schema MakeSchema() {
        "what in-process backends evict at the limit when "
        "CacheOptions::eviction is unset: s3-fifo or lru",
        EvictionPolicyName},
+      {kRefreshThreadsKey, int64_t{2},
+       "threads of the refresh-ahead pool (CacheOptions::refresh_after), "
+       "read when such a function is wrapped; ca::set_refresh_threads wins",
+       AtLeastOne},
   };
   return schema;
 }
@@ -104,6 +123,7 @@ DefaultSettings SettingsOf(const BaseConfig& config) {
   s.redis_url = config.get<std::string>(kRedisUrlKey);
   s.plugin_path = config.get<std::vector<std::string>>(kPluginPathKey);
   s.default_eviction = config.get<std::string>(kDefaultEvictionKey);
+  s.refresh_threads = config.get<int64_t>(kRefreshThreadsKey);
   return s;
 }
 

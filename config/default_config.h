@@ -48,6 +48,7 @@ inline constexpr char kPickleBackendKey[] = "CACHE_ALCHEMY_PICKLE_BACKEND";
 inline constexpr char kRedisUrlKey[] = "CACHE_ALCHEMY_REDIS_URL";
 inline constexpr char kPluginPathKey[] = "CACHE_ALCHEMY_PLUGIN_PATH";
 inline constexpr char kDefaultEvictionKey[] = "CACHE_ALCHEMY_DEFAULT_EVICTION";
+inline constexpr char kRefreshThreadsKey[] = "CACHE_ALCHEMY_REFRESH_THREADS";
 // The environment variable naming DefaultConfig's JSON file.
 inline constexpr char kConfigFileEnv[] = "CACHE_ALCHEMY_CONFIG_FILE";
 
@@ -63,6 +64,7 @@ struct DefaultSettings {
   std::vector<std::string> plugin_path;
   std::string default_eviction = "s3-fifo";
   std::shared_ptr<RedisClient> cache_redis_client;
+  int64_t refresh_threads = 2;
 };
 
 // The config of cache_alchemy. Not copyable or movable.

@@ -38,7 +38,9 @@ TEST_F(DefaultConfigTest, KeysAndDefaultsOfTheContract) {
           "CACHE_ALCHEMY_MEMORY_BACKEND", "CACHE_ALCHEMY_PICKLE_BACKEND",
           "CACHE_ALCHEMY_REDIS_URL", "CACHE_ALCHEMY_PLUGIN_PATH",
           // Beyond the contract's keys:
-          "CACHE_ALCHEMY_DEFAULT_EVICTION"}));
+          "CACHE_ALCHEMY_DEFAULT_EVICTION", "CACHE_ALCHEMY_REFRESH_THREADS"}));
+  EXPECT_EQ(config.get<int64_t>("CACHE_ALCHEMY_REFRESH_THREADS"), 2);
+  EXPECT_THROW(config.set("CACHE_ALCHEMY_REFRESH_THREADS", 0), ConfigError);
   EXPECT_EQ(config.get<std::string>("CACHE_ALCHEMY_DEFAULT_EVICTION"),
             "s3-fifo");
   EXPECT_THROW(config.set("CACHE_ALCHEMY_DEFAULT_EVICTION", "random"),
