@@ -48,8 +48,9 @@ namespace cache_alchemy {
 // function's signature. Version 4 made the fence a plain `Fence`, hands
 // visitors a non-owning `ValueView`, passes keys as string views, lets small
 // trivially copyable values travel as bytes (`StoredValue`) and added
-// `NamespaceSpec::eviction`.
-inline constexpr int32_t kPluginAbiVersion = 4;
+// `NamespaceSpec::eviction`. Version 5 added `CacheNamespace::Invalidate`
+// (one key, fenced) and `StoredValue::ttl_ms` (a lifetime per entry).
+inline constexpr int32_t kPluginAbiVersion = 5;
 
 // Identifies the C++ standard library ABI a plugin was built with (libstdc++'s
 // dual ABI changes the layout of std::string). Checked on load like the
@@ -93,6 +94,11 @@ struct StoredValue {
   // kJson / kBinary: the serialized value. kObject with a null object: the
   // value's own bytes (at most 16).
   std::string bytes;
+  // This entry's lifetime in milliseconds; 0: the namespace's
+  // `expire_seconds`. When set it is never longer than that (the core
+  // shortens entries for TTL jitter and for cached exceptions); a backend
+  // whose clock counts whole seconds rounds it up.
+  int64_t ttl_ms = 0;
 };
 
 // A stored value as `CacheNamespace::Lookup` shows it to the core: the same
@@ -194,6 +200,16 @@ class CacheNamespace {
   // Only called on namespaces opened with `strict == true`. Fences and
   // throws as Clear (a backend may fence more keys than match).
   virtual int64_t ClearMatching(const KeyPattern& pattern) = 0;
+
+  // Removes the entry of exactly `key` (any key format, strict or not);
+  // returns 1 if a live entry was removed, else 0. Fences as Clear does for
+  // that key: a Store of `key` whose Lookup came before this call is refused
+  // (a backend may fence more keys, e.g. the whole namespace). Shared stores
+  // make every process drop its copy. Throws when the entry could not be
+  // removed (the core reports it as a ClearError). A backend that cannot
+  // remove one key may clear the whole namespace instead (over-clearing is
+  // safe) and return what Clear returns.
+  virtual int64_t Invalidate(std::string_view key) = 0;
 
   // The number of live entries (for tests and introspection).
   virtual int64_t Size() = 0;

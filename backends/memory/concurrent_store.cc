@@ -333,7 +333,10 @@ bool ConcurrentStore::Expired(const Node& node, int64_t now) const {
   return node.expires_at_ms >= 0 && now >= node.expires_at_ms;
 }
 
-int64_t ConcurrentStore::ExpiryOf(int64_t now) const {
+int64_t ConcurrentStore::ExpiryOf(int64_t now, int64_t ttl_ms) const {
+  if (ttl_ms > 0 && (expire_ms_ < 0 || ttl_ms < expire_ms_)) {
+    return now + ttl_ms;
+  }
   return expire_ms_ < 0 ? -1 : now + expire_ms_;
 }
 
@@ -477,7 +480,7 @@ void ConcurrentStore::Forget(Node* node, bool to_ghost) {
 void ConcurrentStore::EvictFromSmall(int64_t now) {
   while (small_.tail != nullptr) {
     Node* tail = small_.tail;
-    const bool expired = expire_ms_ >= 0 && Expired(*tail, now);
+    const bool expired = Expired(*tail, now);
     if (!expired && tail->freq.load(std::memory_order_relaxed) > 0) {
       // Hit while in the small queue: promoted, its counter starting over.
       Unlink(tail);
@@ -494,7 +497,7 @@ void ConcurrentStore::EvictFromSmall(int64_t now) {
 void ConcurrentStore::EvictFromMain(int64_t now) {
   while (main_.tail != nullptr) {
     Node* tail = main_.tail;
-    const bool expired = expire_ms_ >= 0 && Expired(*tail, now);
+    const bool expired = Expired(*tail, now);
     const uint8_t freq = tail->freq.load(std::memory_order_relaxed);
     if (!expired && freq > 0) {
       // Another round for an entry that was hit, one hit fewer.
@@ -613,7 +616,8 @@ bool ConcurrentStore::Store(std::string_view key, StoredValue value,
   } else {
     memory = ::operator new(size);
   }
-  Node* node = Node::Make(memory, key, std::move(value), ExpiryOf(now));
+  const int64_t expires_at = ExpiryOf(now, value.ttl_ms);
+  Node* node = Node::Make(memory, key, std::move(value), expires_at);
   Insert(node, hash);
   EvictToLimit(now);
   MaybeReclaim(lock, /*force=*/false);
@@ -655,6 +659,23 @@ int64_t ConcurrentStore::ClearMatching(const KeyPattern& pattern) {
       },
       now);
   MaybeReclaim(lock, /*force=*/true);
+  return live;
+}
+
+int64_t ConcurrentStore::Invalidate(std::string_view key) {
+  const int64_t now = clock_->NowMillis();
+  const uint64_t hash = Hash(key);
+  std::unique_lock<std::mutex> lock(mu_);
+  // Moved even when the key is absent: a computation of `key` whose lookup
+  // came before must not store (it may predate what made the caller
+  // invalidate).
+  clears_.store(clears_.load(std::memory_order_relaxed) + 1,
+                std::memory_order_release);
+  Node* node = Find(*table_.load(std::memory_order_relaxed), hash, key);
+  if (node == nullptr) return 0;
+  const int64_t live = Expired(*node, now) ? 0 : 1;
+  Retire(node);
+  MaybeReclaim(lock, /*force=*/false);
   return live;
 }
 

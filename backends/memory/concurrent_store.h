@@ -76,11 +76,15 @@ class ConcurrentStore {
   // must check a value elsewhere before serving it. Returns false on a miss.
   bool Copy(std::string_view key, StoredValue* out, Fence* fence);
   // As CacheNamespace::Store: with `fence`, refused (false) if a clear came
-  // since its lookup. Evicts down to `limit`.
+  // since its lookup. Evicts down to `limit`. A `value.ttl_ms` shorter than
+  // `expire_seconds` is the entry's lifetime.
   bool Store(std::string_view key, StoredValue value, const Fence* fence);
-  // Both return the number of live (unexpired) entries removed, and fence.
+  // All three return the number of live (unexpired) entries removed, and
+  // fence (every store whose lookup came before is refused: Invalidate moves
+  // the same counter as the clears).
   int64_t Clear();
   int64_t ClearMatching(const KeyPattern& pattern);
+  int64_t Invalidate(std::string_view key);
   // Live (unexpired) entries.
   int64_t Size();
   // The clear counter: changes whenever entries may have been removed by a
@@ -102,7 +106,9 @@ class ConcurrentStore {
 
   static uint64_t Hash(std::string_view key);
   bool Expired(const Node& node, int64_t now) const;
-  int64_t ExpiryOf(int64_t now) const;
+  // When an entry stored at `now` expires (-1: never); `ttl_ms` > 0
+  // shortens the store's expiry.
+  int64_t ExpiryOf(int64_t now, int64_t ttl_ms) const;
   // Reader side (inside a read-side critical section).
   static Node* Find(const Table& table, uint64_t hash, std::string_view key);
   // Writer side. REQUIRES: mu_ held (for all below).

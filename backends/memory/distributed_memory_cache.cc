@@ -125,9 +125,11 @@ class DistributedMemoryNamespace final : public CacheNamespace {
     // Redis first: if it fails (or its fence refuses), nothing is kept
     // locally either.
     std::optional<std::string> token =
-        remote_.PutToken(k, fence == nullptr || fence->remote == kNoRemoteFence
-                                ? nullptr
-                                : &fence->remote);
+        remote_.PutToken(k,
+                         fence == nullptr || fence->remote == kNoRemoteFence
+                             ? nullptr
+                             : &fence->remote,
+                         value.ttl_ms);
     if (!token.has_value()) return Refused();
     // Read before the store's lock: every change of subscription state
     // clears the store (moving its counter), so a stale epoch read here
@@ -161,6 +163,22 @@ class DistributedMemoryNamespace final : public CacheNamespace {
       return remote_.ClearMatching(
           pattern, {store_->channel->name, EncodeInvalidation(message)});
     });
+  }
+
+  int64_t Invalidate(std::string_view key) override {
+    Invalidation message{invalidator_->origin(), Invalidation::Kind::kKey,
+                         name_, {}, std::string(key)};
+    const std::string k(key);
+    int64_t removed = 0;
+    try {
+      removed = remote_.Invalidate(
+          k, {store_->channel->name, EncodeInvalidation(message)});
+    } catch (...) {
+      store_->InvalidateKey(key);
+      throw;
+    }
+    store_->InvalidateKey(key);
+    return removed;
   }
 
   int64_t Size() override { return remote_.Size(); }

@@ -29,6 +29,9 @@ class MemoryNamespace final : public CacheNamespace {
   int64_t ClearMatching(const KeyPattern& pattern) override {
     return store_->ClearMatching(pattern);
   }
+  int64_t Invalidate(std::string_view key) override {
+    return store_->Invalidate(key);
+  }
   int64_t Size() override { return store_->Size(); }
   uint64_t InvalidationGeneration() override { return store_->clears(); }
 

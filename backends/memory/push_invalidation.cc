@@ -130,6 +130,10 @@ std::string EncodeInvalidation(const Invalidation& message) {
   AppendField(std::string_view(&kind, 1), &out);
   if (message.kind == Invalidation::Kind::kFlush) return out;
   AppendField(message.name, &out);
+  if (message.kind == Invalidation::Kind::kKey) {
+    AppendField(message.key, &out);
+    return out;
+  }
   if (message.kind != Invalidation::Kind::kPartial) return out;
   for (const auto& slot : message.pattern.segments) {
     AppendField(slot.has_value() ? "=" + *slot : std::string("*"), &out);
@@ -145,12 +149,19 @@ bool DecodeInvalidation(std::string_view in, Invalidation* message) {
   message->kind = static_cast<Invalidation::Kind>(field[0]);
   message->name.clear();
   message->pattern.segments.clear();
+  message->key.clear();
   switch (message->kind) {
     case Invalidation::Kind::kFlush:
       return in.empty();
     case Invalidation::Kind::kFull:
       if (!ReadField(&in, &field)) return false;
       message->name = std::string(field);
+      return in.empty();
+    case Invalidation::Kind::kKey:
+      if (!ReadField(&in, &field)) return false;
+      message->name = std::string(field);
+      if (!ReadField(&in, &field)) return false;
+      message->key = std::string(field);
       return in.empty();
     case Invalidation::Kind::kPartial:
       if (!ReadField(&in, &field)) return false;
@@ -173,6 +184,8 @@ bool DecodeInvalidation(std::string_view in, Invalidation* message) {
 std::string InvalidationChannel(const std::string& prefix) {
   return prefix + "cache_alchemy:invalidations";
 }
+
+void LocalStore::InvalidateKey(std::string_view key) { store.Invalidate(key); }
 
 void LocalStore::Invalidate(const KeyPattern* pattern) {
   if (pattern != nullptr) {
@@ -303,9 +316,13 @@ void Invalidator::Apply(const std::string& channel,
   auto store_it = slot.stores.find(message.name);
   if (store_it == slot.stores.end()) return;
   if (std::shared_ptr<LocalStore> store = store_it->second.lock()) {
-    store->Invalidate(message.kind == Invalidation::Kind::kPartial
-                          ? &message.pattern
-                          : nullptr);
+    if (message.kind == Invalidation::Kind::kKey) {
+      store->InvalidateKey(message.key);
+    } else {
+      store->Invalidate(message.kind == Invalidation::Kind::kPartial
+                            ? &message.pattern
+                            : nullptr);
+    }
   }
 }
 

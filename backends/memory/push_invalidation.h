@@ -37,13 +37,20 @@ namespace memory {
 
 // What one clear removed, as published on the prefix's channel. Encoded as
 // varint-length-prefixed fields: origin (8 bytes), kind, then the name
-// (kFull, kPartial) and one field per pattern slot ("*" any, "=" + bytes).
+// (kFull, kPartial, kKey), then one field per pattern slot ("*" any, "=" +
+// bytes) for kPartial, or the key for kKey.
 struct Invalidation {
-  enum class Kind : char { kFull = 'F', kPartial = 'P', kFlush = 'X' };
+  enum class Kind : char {
+    kFull = 'F',
+    kPartial = 'P',
+    kFlush = 'X',
+    kKey = 'K',  // one entry (CacheNamespace::Invalidate)
+  };
   uint64_t origin = 0;  // the publishing Invalidator, to skip its own
   Kind kind = Kind::kFull;
-  std::string name;    // the function (kFull, kPartial)
+  std::string name;    // the function (kFull, kPartial, kKey)
   KeyPattern pattern;  // kPartial
+  std::string key;     // kKey: the entry's key
 };
 std::string EncodeInvalidation(const Invalidation& message);
 // False (and `*message` unspecified) on malformed input.
@@ -119,6 +126,8 @@ struct LocalStore {
   // state goes through here, moving the store's clear counter, so a
   // computation that began before cannot store (ConcurrentStore's fence).
   void Invalidate(const KeyPattern* pattern);
+  // Drops the entry of `key`, moving the clear counter like Invalidate.
+  void InvalidateKey(std::string_view key);
 
   ConcurrentStore store;
   Channel* const channel;  // owned by the Invalidator

@@ -57,6 +57,38 @@ TEST(InvalidationMessageTest, RejectsMalformedInput) {
                                   &out));  // cut field
 }
 
+TEST(InvalidationMessageTest, OneKeyRoundTripsBinarySafe) {
+  Invalidation key{0x1122334455667788ull, Invalidation::Kind::kKey,
+                   "app.f@1234abcd", {}, std::string("\0\xff|\"k\"", 6)};
+  Invalidation out;
+  ASSERT_TRUE(DecodeInvalidation(EncodeInvalidation(key), &out));
+  EXPECT_EQ(out.origin, key.origin);
+  EXPECT_EQ(out.kind, Invalidation::Kind::kKey);
+  EXPECT_EQ(out.name, "app.f@1234abcd");
+  EXPECT_EQ(out.key, key.key);
+  EXPECT_TRUE(out.pattern.segments.empty());
+  // An empty key is a key too.
+  key.key.clear();
+  ASSERT_TRUE(DecodeInvalidation(EncodeInvalidation(key), &out));
+  EXPECT_EQ(out.key, "");
+}
+
+TEST(InvalidationMessageTest, OneKeyRejectsMalformedInput) {
+  const std::string good = EncodeInvalidation(
+      {1, Invalidation::Kind::kKey, "f", {}, "the-key"});
+  Invalidation out;
+  for (size_t cut = 0; cut < good.size(); ++cut) {
+    // Every strict prefix lacks the key (or part of it).
+    EXPECT_FALSE(DecodeInvalidation(good.substr(0, cut), &out)) << cut;
+  }
+  EXPECT_FALSE(DecodeInvalidation(good + "x", &out));  // trailing bytes
+  // A key message of an older encoder (no key field) is not a full clear.
+  EXPECT_FALSE(DecodeInvalidation(
+      EncodeInvalidation({1, Invalidation::Kind::kFull, "f", {}}).replace(
+          10, 1, "K"),
+      &out));
+}
+
 TEST(InvalidationMessageTest, ChannelIsPerPrefix) {
   EXPECT_EQ(InvalidationChannel(""), "cache_alchemy:invalidations");
   EXPECT_EQ(InvalidationChannel("t1:"), "t1:cache_alchemy:invalidations");

@@ -35,8 +35,11 @@ constexpr uint16_t kSlots = 16384;
   "end\n"
 
 // KEYS: value key, bucket index, bucket generation.
-// ARGV: value, expire ms, limit, member (the entry key), mode ("value" or
-// "token"), fence ("*": none), value key prefix.
+// ARGV: value, the entry's expire ms, limit, member (the entry key), mode
+// ("value" or "token"), fence ("*": none), value key prefix, the function's
+// expire ms (index members older than that are trimmed: an entry may live
+// shorter than the function's expire, never longer, so no member of a live
+// value is trimmed, and a clear still finds every live value).
 // Returns nil when the fence refused the store; -1 when the bucket had no
 // generation (a server that lost its data, or one that was never told of
 // this function: the store is refused, the generation made, and the caller
@@ -56,6 +59,7 @@ end
 local t = redis.call('TIME')
 local now_us = tonumber(t[1]) * 1000000 + tonumber(t[2])
 local expire_ms = tonumber(ARGV[2])
+local index_expire_ms = tonumber(ARGV[8])
 local limit = tonumber(ARGV[3])
 local value = ARGV[1]
 if ARGV[5] == 'token' then
@@ -68,8 +72,10 @@ local last = redis.call('ZRANGE', KEYS[2], -1, -1, 'WITHSCORES')
 if last[2] and tonumber(last[2]) >= score then score = tonumber(last[2]) + 1 end
 if expire_ms > 0 then
   redis.call('SET', KEYS[1], value, 'PX', expire_ms)
-  redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf',
-             '(' .. string.format('%.0f', now_us - expire_ms * 1000))
+  if index_expire_ms > 0 then
+    redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf',
+               '(' .. string.format('%.0f', now_us - index_expire_ms * 1000))
+  end
 else
   redis.call('SET', KEYS[1], value)
 end
@@ -119,6 +125,18 @@ for i = 4, #ARGV do
   removed = removed + redis.call('DEL', ARGV[1] .. ARGV[i])
   redis.call('ZREM', KEYS[1], ARGV[i])
 end
+if ARGV[2] ~= '' then redis.call('PUBLISH', ARGV[2], ARGV[3]) end
+return removed
+)lua"};
+
+// KEYS: value key, bucket index, bucket generation. ARGV: member (the entry
+// key), channel, message. Removes one entry and changes the generation (so
+// a store whose lookup came before is refused) in one script; publishes as
+// the clears do. Returns 1 if the value existed.
+const LuaScript kInvalidate = {CA_LUA_BUMP R"lua(
+bump(KEYS[3])
+local removed = redis.call('DEL', KEYS[1])
+redis.call('ZREM', KEYS[2], ARGV[1])
 if ARGV[2] ~= '' then redis.call('PUBLISH', ARGV[2], ARGV[3]) end
 return removed
 )lua"};
@@ -381,14 +399,14 @@ uint64_t RedisStore::Generation(const std::string& key) {
 std::string RedisStore::StoreWithMode(const std::string& key,
                                       std::string_view value, const char* mode,
                                       const uint64_t* generation,
-                                      bool* refused) {
+                                      int64_t ttl_ms, bool* refused) {
   Register();
   const Bucket& bucket = BucketOf(key);
   RedisReply reply = RunScript(
       *client_, kStore, {bucket.values + key, bucket.index, bucket.generation},
-      {std::string(value), expire_ms_, limit_, key, mode,
+      {std::string(value), EntryExpireMs(ttl_ms), limit_, key, mode,
        generation != nullptr ? std::to_string(*generation) : std::string("*"),
-       bucket.values},
+       bucket.values, expire_ms_},
       "store");
   if (reply.type == RedisReply::Type::kInteger && reply.integer == -1) {
     // The bucket had no generation: the server lost its data since this
@@ -402,19 +420,39 @@ std::string RedisStore::StoreWithMode(const std::string& key,
   return std::move(reply.str);
 }
 
+std::string RedisStore::EntryExpireMs(int64_t ttl_ms) const {
+  // Never longer than the function's expire (the index is trimmed by it).
+  if (ttl_ms <= 0) return expire_ms_;
+  if (expire_ms_ != "-1" && ttl_ms >= std::stoll(expire_ms_)) {
+    return expire_ms_;
+  }
+  return std::to_string(ttl_ms);
+}
+
 bool RedisStore::Put(const std::string& key, std::string_view value,
-                     const uint64_t* generation) {
+                     const uint64_t* generation, int64_t ttl_ms) {
   bool refused = false;
-  StoreWithMode(key, value, "value", generation, &refused);
+  StoreWithMode(key, value, "value", generation, ttl_ms, &refused);
   return !refused;
 }
 
 std::optional<std::string> RedisStore::PutToken(const std::string& key,
-                                                const uint64_t* generation) {
+                                                const uint64_t* generation,
+                                                int64_t ttl_ms) {
   bool refused = false;
-  std::string token = StoreWithMode(key, "", "token", generation, &refused);
+  std::string token =
+      StoreWithMode(key, "", "token", generation, ttl_ms, &refused);
   if (refused) return std::nullopt;
   return token;
+}
+
+int64_t RedisStore::Invalidate(const std::string& key,
+                               const Publish& publish) {
+  const Bucket& bucket = BucketOf(key);
+  return RunScript(*client_, kInvalidate,
+                   {bucket.values + key, bucket.index, bucket.generation},
+                   {key, publish.channel, publish.message}, "invalidate")
+      .integer;
 }
 
 int64_t RedisStore::Clear(const Publish& publish) {

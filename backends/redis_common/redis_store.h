@@ -86,19 +86,27 @@ class RedisStore {
   // The bucket's generation only (a fence). One round trip (GET).
   uint64_t Generation(const std::string& key);
 
-  // Stores `value` under `key` with the function's TTL and limit (evicting
-  // the oldest stores beyond it; never the one just made). With `fence`
+  // Stores `value` under `key` with the function's TTL (or `ttl_ms`, when
+  // positive and shorter: StoredValue::ttl_ms) and limit (evicting the
+  // oldest stores beyond it; never the one just made). With `fence`
   // (`generation` from Get/Generation of `key`), stores only if the bucket
   // was not cleared since; returns false when refused. One round trip
   // (EVALSHA).
   bool Put(const std::string& key, std::string_view value,
-           const uint64_t* generation);
+           const uint64_t* generation, int64_t ttl_ms = 0);
 
   // Like Put, but the value is a timestamp token made by the server: if
   // `key` already holds one, keeps it. Returns the token now stored, or
   // nullopt when the fence refused it. One round trip.
   std::optional<std::string> PutToken(const std::string& key,
-                                      const uint64_t* generation);
+                                      const uint64_t* generation,
+                                      int64_t ttl_ms = 0);
+
+  // Removes the entry of `key` and changes its bucket's generation (a store
+  // whose lookup came before is refused), in one script on the bucket's
+  // slot; publishes `publish` in it when its channel is set. Returns 1 if a
+  // value was removed, else 0. One round trip.
+  int64_t Invalidate(const std::string& key, const Publish& publish = {});
 
   // Removes every entry of the function and changes every bucket's
   // generation; returns how many live entries were removed. With
@@ -140,7 +148,9 @@ class RedisStore {
   void Register();
   std::string StoreWithMode(const std::string& key, std::string_view value,
                             const char* mode, const uint64_t* generation,
-                            bool* refused);
+                            int64_t ttl_ms, bool* refused);
+  // The PX of an entry stored with `ttl_ms` (StoredValue::ttl_ms).
+  std::string EntryExpireMs(int64_t ttl_ms) const;
 
   const std::shared_ptr<RedisClient> client_;
   const std::string id_;

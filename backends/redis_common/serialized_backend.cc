@@ -27,9 +27,13 @@ class SerializedNamespace final : public CacheNamespace {
   bool Store(std::string_view key, StoredValue value,
              const Fence* fence) override {
     return store_.Put(std::string(key), value.bytes,
-                      fence != nullptr ? &fence->remote : nullptr);
+                      fence != nullptr ? &fence->remote : nullptr,
+                      value.ttl_ms);
   }
   int64_t Clear() override { return store_.Clear(); }
+  int64_t Invalidate(std::string_view key) override {
+    return store_.Invalidate(std::string(key));
+  }
   int64_t ClearMatching(const KeyPattern& pattern) override {
     return store_.ClearMatching(pattern);
   }

@@ -1,10 +1,12 @@
 // DistributedJsonCache and DistributedPickleCache at the plugin ABI level,
 // loaded by dotted name, against a private redis-server.
 
+#include <chrono>
 #include <memory>
 #include <optional>
 #include <stdexcept>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "core/clock.h"
@@ -273,6 +275,58 @@ TEST_P(SerializedBackendTest, DownServerThrowsRuntimeError) {
   server.Stop();
   EXPECT_THROW(Get(*ns, "k"), std::runtime_error);
   EXPECT_THROW(ns->Store("k", Bytes("v"), nullptr), std::runtime_error);
+}
+
+// Invalidate (plugin ABI v5): one entry and its index member go, in one
+// script on the bucket's slot, and the bucket's generation moves, so a store
+// of any process whose lookup came before is refused.
+TEST_P(SerializedBackendTest, InvalidateRemovesOneEntryAndFences) {
+  auto ns = Open("mod:inv");
+  auto other = Open("mod:inv");  // as another process would
+  ns->Store("a", Bytes("1"), nullptr);
+  ns->Store("b", Bytes("2"), nullptr);
+  EXPECT_EQ(other->Invalidate("a"), 1);
+  EXPECT_EQ(other->Invalidate("a"), 0);
+  EXPECT_EQ(Get(*ns, "a"), std::nullopt);
+  EXPECT_EQ(Get(*ns, "b"), "2");
+  EXPECT_EQ(client_->Command({"ZCARD", KeysSet("mod:inv")}).integer, 1);
+
+  Fence before;
+  ns->Lookup(
+      "c", [](void*, const ValueView&) {}, nullptr, &before);
+  EXPECT_EQ(other->Invalidate("c"), 0);
+  EXPECT_FALSE(ns->Store("c", Bytes("stale"), &before));
+  EXPECT_EQ(Get(*ns, "c"), std::nullopt);
+  Fence after;
+  ns->Lookup(
+      "c", [](void*, const ValueView&) {}, nullptr, &after);
+  EXPECT_TRUE(ns->Store("c", Bytes("fresh"), &after));
+  EXPECT_EQ(Get(*ns, "c"), "fresh");
+}
+
+// StoredValue::ttl_ms: the entry's PX, capped at the function's expire. A
+// short-lived entry must not trim the index members of longer-lived ones
+// (the store script trims members older than the function's expire, not
+// the entry's): a clear would otherwise miss their values.
+TEST_P(SerializedBackendTest, AnEntryTtlIsItsOwnAndNeverHidesOthersFromAClear) {
+  auto ns = Open("mod:ttl", -1, /*expire=*/60);
+  ns->Store("long", Bytes("1"), nullptr);
+  StoredValue brief = Bytes("2");
+  brief.ttl_ms = 1;
+  std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  ns->Store("brief", std::move(brief), nullptr);
+  StoredValue capped = Bytes("3");
+  capped.ttl_ms = 3'600'000;
+  ns->Store("capped", std::move(capped), nullptr);
+  const int64_t long_ttl =
+      client_->Command({"PTTL", ValueKey("mod:ttl", "long")}).integer;
+  EXPECT_GT(long_ttl, 50'000);
+  EXPECT_LE(long_ttl, 60'000);
+  EXPECT_LE(client_->Command({"PTTL", ValueKey("mod:ttl", "capped")}).integer,
+            60'000);
+  std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  EXPECT_EQ(ns->Clear(), 2);  // "long" and "capped"; "brief" expired
+  EXPECT_EQ(Get(*ns, "long"), std::nullopt);
 }
 
 INSTANTIATE_TEST_SUITE_P(

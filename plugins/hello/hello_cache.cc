@@ -38,6 +38,11 @@ class Handle final : public ca::CacheNamespace {  // one cached function's entri
     ++e_->clears;
     return std::erase_if(e_->map, [&](auto& kv) { return p.segments.empty() || ca::StrictKeyMatches(kv.first, p); });
   }
+  int64_t Invalidate(std::string_view key) override {  // one entry, fenced like a clear
+    std::lock_guard lock(*mu_);
+    ++e_->clears;
+    return e_->map.erase(std::string(key));
+  }
   int64_t Size() override { std::lock_guard lock(*mu_); return e_->map.size(); }
 };
 

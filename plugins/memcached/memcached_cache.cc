@@ -210,6 +210,7 @@ class NamespaceStore {
   // With `fence` (a version from Lookup), the entry is written under that
   // version: if a clear moved the version on since, it is refused here or,
   // racing the clear, written dead (no reader accepts an old version).
+  // `expire`: seconds the entry lives (> 0), or 0 / -1 for never.
   bool Store(const std::string& key, const std::string& bytes, int64_t limit,
              int64_t expire, const Fence* fence) {
     uint64_t version = 0;
@@ -286,41 +287,28 @@ class NamespaceStore {
   }
 
   int64_t ClearMatching(const KeyPattern& pattern) {
-    // Counted first: a store whose lookup came before refuses itself (see
-    // Store), whether its index update lands before or after ours.
-    if (!OrThrow(client_->Increment(partial_key_, 1)) &&
-        OrThrow(client_->Add(partial_key_, "1", 0)) == WriteResult::kConflict &&
-        !OrThrow(client_->Increment(partial_key_, 1))) {
-      throw std::runtime_error(
-          absl::StrCat("memcached ", client_->servers(),
-                       ": cannot count a partial clear in ", partial_key_,
-                       " of '", name_, "'"));
+    return RemoveMatching(
+        [&](const std::string& key) { return StrictKeyMatches(key, pattern); },
+        "a partial clear");
+  }
+
+  // One entry: fenced like a partial clear (the count moves first), then
+  // removed from the index and deleted. The entry item is deleted even if
+  // the index does not list it (a store between its Set and its index
+  // update).
+  int64_t Invalidate(const std::string& key) {
+    const std::string entry_key = EntryKey(key);
+    bool indexed = false;
+    int64_t live = RemoveMatching(
+        [&](const std::string& k) { return k == key; }, "an invalidation",
+        &indexed);
+    if (!indexed) {
+      std::optional<uint64_t> version = CurrentVersion();
+      auto item = OrThrow(client_->Get(entry_key));
+      if (version && item && LiveValue(*item, *version, key)) live = 1;
     }
-    std::optional<uint64_t> version = CurrentVersion();
-    if (!version) return 0;
-    for (int attempt = 0; attempt < kMaxCasAttempts; ++attempt) {
-      auto current = OrThrow(client_->Gets(index_key_));
-      if (!current) return 0;
-      std::optional<Index> index = DecodeIndex(current->value);
-      if (!index || index->version != *version) return 0;
-      std::vector<Index::Entry> matched;
-      std::erase_if(index->entries, [&](Index::Entry& e) {
-        if (!StrictKeyMatches(e.key, pattern)) return false;
-        matched.push_back(std::move(e));
-        return true;
-      });
-      if (matched.empty()) return 0;
-      const int64_t live = CountLive(*version, matched);
-      const auto written = OrThrow(client_->Cas(
-          index_key_, EncodeIndex(*index), IndexTtl(*index), current->cas));
-      if (written == WriteResult::kConflict) continue;
-      for (const auto& e : matched) OrThrow(client_->Delete(EntryKey(e.key)));
-      return live;
-    }
-    throw std::runtime_error(absl::StrCat(
-        "memcached ", client_->servers(), ": the index ", index_key_, " of '",
-        name_, "' kept changing; gave up a partial clear after ",
-        kMaxCasAttempts, " attempts"));
+    OrThrow(client_->Delete(entry_key).status());
+    return live;
   }
 
   int64_t Size() {
@@ -339,6 +327,50 @@ class NamespaceStore {
       return std::nullopt;
     }
     return v;
+  }
+
+  // Counts a partial clear (or an invalidation), then removes the indexed
+  // entries whose key `matches` (CAS on the index). Returns the number of
+  // live ones removed; sets `*matched` (when given) to whether the index
+  // listed any.
+  template <typename Match>
+  int64_t RemoveMatching(const Match& matches, const char* what,
+                         bool* matched_any = nullptr) {
+    // Counted first: a store whose lookup came before refuses itself (see
+    // Store), whether its index update lands before or after ours.
+    if (!OrThrow(client_->Increment(partial_key_, 1)) &&
+        OrThrow(client_->Add(partial_key_, "1", 0)) == WriteResult::kConflict &&
+        !OrThrow(client_->Increment(partial_key_, 1))) {
+      throw std::runtime_error(absl::StrCat(
+          "memcached ", client_->servers(), ": cannot count ", what, " in ",
+          partial_key_, " of '", name_, "'"));
+    }
+    std::optional<uint64_t> version = CurrentVersion();
+    if (!version) return 0;
+    for (int attempt = 0; attempt < kMaxCasAttempts; ++attempt) {
+      auto current = OrThrow(client_->Gets(index_key_));
+      if (!current) return 0;
+      std::optional<Index> index = DecodeIndex(current->value);
+      if (!index || index->version != *version) return 0;
+      std::vector<Index::Entry> matched;
+      std::erase_if(index->entries, [&](Index::Entry& e) {
+        if (!matches(e.key)) return false;
+        matched.push_back(std::move(e));
+        return true;
+      });
+      if (matched.empty()) return 0;
+      const int64_t live = CountLive(*version, matched);
+      const auto written = OrThrow(client_->Cas(
+          index_key_, EncodeIndex(*index), IndexTtl(*index), current->cas));
+      if (written == WriteResult::kConflict) continue;
+      for (const auto& e : matched) OrThrow(client_->Delete(EntryKey(e.key)));
+      if (matched_any != nullptr) *matched_any = true;
+      return live;
+    }
+    throw std::runtime_error(absl::StrCat(
+        "memcached ", client_->servers(), ": the index ", index_key_, " of '",
+        name_, "' kept changing; gave up ", what, " after ", kMaxCasAttempts,
+        " attempts"));
   }
 
   uint64_t PartialClears() {
@@ -460,15 +492,27 @@ class MemcachedNamespace final : public CacheNamespace {
       registered_.store(true, std::memory_order_release);
     }
     return store_.Store(std::string(key), value.bytes, spec_.limit,
-                        spec_.expire_seconds, fence);
+                        EntrySeconds(value.ttl_ms), fence);
   }
   int64_t Clear() override { return store_.Clear(); }
+  int64_t Invalidate(std::string_view key) override {
+    return store_.Invalidate(std::string(key));
+  }
   int64_t ClearMatching(const KeyPattern& pattern) override {
     return store_.ClearMatching(pattern);
   }
   int64_t Size() override { return store_.Size(); }
 
  private:
+  // Memcached counts whole seconds: an entry's own lifetime (ttl_ms, never
+  // longer than the function's expire) is rounded up.
+  int64_t EntrySeconds(int64_t ttl_ms) const {
+    const int64_t expire = spec_.expire_seconds;
+    if (ttl_ms <= 0) return expire;
+    const int64_t seconds = (ttl_ms + 999) / 1000;
+    return expire > 0 ? std::min(expire, seconds) : seconds;
+  }
+
   const std::shared_ptr<MemcachedClient> client_;
   NamespaceStore store_;
   const NamespaceSpec spec_;

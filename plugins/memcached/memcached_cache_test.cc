@@ -304,6 +304,54 @@ TEST_F(MemcachedCacheTest, UnreachableServerThrowsNamingIt) {
   EXPECT_THROW(backend.Flush(host_, "test:"), std::runtime_error);
 }
 
+// Invalidate (plugin ABI v5): one entry goes, in every process; a store of
+// that key whose lookup came before (here or through another backend
+// object, as in another process) is refused, whether it raced the index
+// update or not.
+TEST_F(MemcachedCacheTest, InvalidateRemovesOneEntryAndFences) {
+  auto ns = Open(10, -1);
+  MemcachedCache elsewhere(server_->address());
+  auto other = Open(10, -1, /*strict=*/false, "", &elsewhere);
+  Put(*ns, "a", "1");
+  Put(*ns, "b", "2");
+  EXPECT_EQ(other->Invalidate("a"), 1);
+  EXPECT_EQ(other->Invalidate("a"), 0);
+  EXPECT_EQ(Get(*ns, "a"), std::nullopt);
+  EXPECT_EQ(Get(*ns, "b"), "2");
+  EXPECT_EQ(ns->Size(), 1);
+
+  Fence before;
+  ns->Lookup(
+      "c", [](void*, const ValueView&) {}, nullptr, &before);
+  EXPECT_EQ(other->Invalidate("c"), 0);
+  StoredValue stale;
+  stale.bytes = "stale";
+  EXPECT_FALSE(ns->Store("c", std::move(stale), &before));
+  EXPECT_EQ(Get(*ns, "c"), std::nullopt);
+  Fence after;
+  ns->Lookup(
+      "c", [](void*, const ValueView&) {}, nullptr, &after);
+  StoredValue fresh;
+  fresh.bytes = "fresh";
+  EXPECT_TRUE(ns->Store("c", std::move(fresh), &after));
+  EXPECT_EQ(Get(*ns, "c"), "fresh");
+}
+
+// StoredValue::ttl_ms: whole seconds, rounded up, never beyond the
+// function's expire.
+TEST_F(MemcachedCacheTest, AnEntryLivesItsOwnTtl) {
+  auto ns = Open(10, 100);
+  StoredValue brief;
+  brief.bytes = "brief";
+  brief.ttl_ms = 1;  // 1 s
+  ns->Store("brief", std::move(brief), nullptr);
+  Put(*ns, "plain", "plain");
+  EXPECT_EQ(Get(*ns, "brief"), "brief");
+  std::this_thread::sleep_for(std::chrono::milliseconds(2100));
+  EXPECT_EQ(Get(*ns, "brief"), std::nullopt);
+  EXPECT_EQ(Get(*ns, "plain"), "plain");
+}
+
 }  // namespace
 }  // namespace memcached
 }  // namespace cache_alchemy
