@@ -27,9 +27,10 @@ std::string Quoted(std::string_view text) {
 std::optional<int64_t> Fail(std::string* error, std::string_view text,
                             std::string_view why) {
   if (error != nullptr) {
-    *error = "expected a duration: an integer number of seconds, or one with "
-             "a unit s, m, h or d (\"90s\", \"10m\", \"2h\", \"1d\"); " +
-             Quoted(text) + " " + std::string(why);
+    *error =
+        "expected a duration: an integer number of seconds, or one with "
+        "a unit s, m, h or d (\"90s\", \"10m\", \"2h\", \"1d\"); " +
+        Quoted(text) + " " + std::string(why);
   }
   return std::nullopt;
 }
@@ -73,7 +74,8 @@ std::optional<int64_t> ParseDurationSeconds(std::string_view text,
     return Fail(error, text, "is not of that form");
   }
   if (has_unit && number < 0) {
-    return Fail(error, text, "is negative (only -1, without a unit, means never)");
+    return Fail(error, text,
+                "is negative (only -1, without a unit, means never)");
   }
   if (number > std::numeric_limits<int64_t>::max() / unit) {
     return Fail(error, text, "is out of range");

@@ -39,9 +39,9 @@ TEST(DurationTest, UnitsAndPlainSeconds) {
 }
 
 TEST(DurationTest, RefusesWhatIsNotOneNumberAndOneUnit) {
-  for (const char* bad : {"", " ", "m", "10x", "1.5h", "1h30m", "10 m", "+5m",
-                          "-5m", "ms", "10ms", "5M", "1e3", "999999999999999d",
-                          "99999999999999999999"}) {
+  for (const char* bad :
+       {"", " ", "m", "10x", "1.5h", "1h30m", "10 m", "+5m", "-5m", "ms",
+        "10ms", "5M", "1e3", "999999999999999d", "99999999999999999999"}) {
     std::string error;
     EXPECT_FALSE(ParseDurationSeconds(bad, &error).has_value()) << bad;
     EXPECT_THAT(error, HasSubstr("\"90s\", \"10m\", \"2h\", \"1d\"")) << bad;

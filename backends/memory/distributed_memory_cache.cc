@@ -124,12 +124,11 @@ class DistributedMemoryNamespace final : public CacheNamespace {
     const std::string k(key);
     // Redis first: if it fails (or its fence refuses), nothing is kept
     // locally either.
-    std::optional<std::string> token =
-        remote_.PutToken(k,
-                         fence == nullptr || fence->remote == kNoRemoteFence
-                             ? nullptr
-                             : &fence->remote,
-                         value.ttl_ms);
+    std::optional<std::string> token = remote_.PutToken(
+        k,
+        fence == nullptr || fence->remote == kNoRemoteFence ? nullptr
+                                                            : &fence->remote,
+        value.ttl_ms);
     if (!token.has_value()) return Refused();
     // Read before the store's lock: every change of subscription state
     // clears the store (moving its counter), so a stale epoch read here
@@ -166,8 +165,11 @@ class DistributedMemoryNamespace final : public CacheNamespace {
   }
 
   int64_t Invalidate(std::string_view key) override {
-    Invalidation message{invalidator_->origin(), Invalidation::Kind::kKey,
-                         name_, {}, std::string(key)};
+    Invalidation message{invalidator_->origin(),
+                         Invalidation::Kind::kKey,
+                         name_,
+                         {},
+                         std::string(key)};
     const std::string k(key);
     int64_t removed = 0;
     try {

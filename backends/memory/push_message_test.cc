@@ -58,8 +58,11 @@ TEST(InvalidationMessageTest, RejectsMalformedInput) {
 }
 
 TEST(InvalidationMessageTest, OneKeyRoundTripsBinarySafe) {
-  Invalidation key{0x1122334455667788ull, Invalidation::Kind::kKey,
-                   "app.f@1234abcd", {}, std::string("\0\xff|\"k\"", 6)};
+  Invalidation key{0x1122334455667788ull,
+                   Invalidation::Kind::kKey,
+                   "app.f@1234abcd",
+                   {},
+                   std::string("\0\xff|\"k\"", 6)};
   Invalidation out;
   ASSERT_TRUE(DecodeInvalidation(EncodeInvalidation(key), &out));
   EXPECT_EQ(out.origin, key.origin);
@@ -74,8 +77,8 @@ TEST(InvalidationMessageTest, OneKeyRoundTripsBinarySafe) {
 }
 
 TEST(InvalidationMessageTest, OneKeyRejectsMalformedInput) {
-  const std::string good = EncodeInvalidation(
-      {1, Invalidation::Kind::kKey, "f", {}, "the-key"});
+  const std::string good =
+      EncodeInvalidation({1, Invalidation::Kind::kKey, "f", {}, "the-key"});
   Invalidation out;
   for (size_t cut = 0; cut < good.size(); ++cut) {
     // Every strict prefix lacks the key (or part of it).
@@ -84,8 +87,8 @@ TEST(InvalidationMessageTest, OneKeyRejectsMalformedInput) {
   EXPECT_FALSE(DecodeInvalidation(good + "x", &out));  // trailing bytes
   // A key message of an older encoder (no key field) is not a full clear.
   EXPECT_FALSE(DecodeInvalidation(
-      EncodeInvalidation({1, Invalidation::Kind::kFull, "f", {}}).replace(
-          10, 1, "K"),
+      EncodeInvalidation({1, Invalidation::Kind::kFull, "f", {}})
+          .replace(10, 1, "K"),
       &out));
 }
 

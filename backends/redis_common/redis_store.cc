@@ -446,8 +446,7 @@ std::optional<std::string> RedisStore::PutToken(const std::string& key,
   return token;
 }
 
-int64_t RedisStore::Invalidate(const std::string& key,
-                               const Publish& publish) {
+int64_t RedisStore::Invalidate(const std::string& key, const Publish& publish) {
   const Bucket& bucket = BucketOf(key);
   return RunScript(*client_, kInvalidate,
                    {bucket.values + key, bucket.index, bucket.generation},

@@ -299,9 +299,9 @@ class NamespaceStore {
   int64_t Invalidate(const std::string& key) {
     const std::string entry_key = EntryKey(key);
     bool indexed = false;
-    int64_t live = RemoveMatching(
-        [&](const std::string& k) { return k == key; }, "an invalidation",
-        &indexed);
+    int64_t live =
+        RemoveMatching([&](const std::string& k) { return k == key; },
+                       "an invalidation", &indexed);
     if (!indexed) {
       std::optional<uint64_t> version = CurrentVersion();
       auto item = OrThrow(client_->Get(entry_key));
@@ -341,9 +341,9 @@ class NamespaceStore {
     if (!OrThrow(client_->Increment(partial_key_, 1)) &&
         OrThrow(client_->Add(partial_key_, "1", 0)) == WriteResult::kConflict &&
         !OrThrow(client_->Increment(partial_key_, 1))) {
-      throw std::runtime_error(absl::StrCat(
-          "memcached ", client_->servers(), ": cannot count ", what, " in ",
-          partial_key_, " of '", name_, "'"));
+      throw std::runtime_error(absl::StrCat("memcached ", client_->servers(),
+                                            ": cannot count ", what, " in ",
+                                            partial_key_, " of '", name_, "'"));
     }
     std::optional<uint64_t> version = CurrentVersion();
     if (!version) return 0;
@@ -367,10 +367,10 @@ class NamespaceStore {
       if (matched_any != nullptr) *matched_any = true;
       return live;
     }
-    throw std::runtime_error(absl::StrCat(
-        "memcached ", client_->servers(), ": the index ", index_key_, " of '",
-        name_, "' kept changing; gave up ", what, " after ", kMaxCasAttempts,
-        " attempts"));
+    throw std::runtime_error(
+        absl::StrCat("memcached ", client_->servers(), ": the index ",
+                     index_key_, " of '", name_, "' kept changing; gave up ",
+                     what, " after ", kMaxCasAttempts, " attempts"));
   }
 
   uint64_t PartialClears() {
