@@ -22,6 +22,7 @@
 #define CACHE_ALCHEMY_CACHE_ALCHEMY_H_
 
 #include "config/default_config.h"  // IWYU pragma: export
+#include "config/duration.h"        // IWYU pragma: export
 #include "core/cached_function.h"   // IWYU pragma: export
 #include "core/dependency.h"        // IWYU pragma: export
 #include "core/errors.h"            // IWYU pragma: export
@@ -30,6 +31,7 @@
 #include "core/namespaces.h"        // IWYU pragma: export
 #include "core/options.h"           // IWYU pragma: export
 #include "core/redis_client.h"      // IWYU pragma: export
+#include "core/refresh_pool.h"      // IWYU pragma: export
 #include "core/version.h"           // IWYU pragma: export
 
 #endif  // CACHE_ALCHEMY_CACHE_ALCHEMY_H_

@@ -28,20 +28,28 @@ ca_sources(//core:core
     core/dependency.cc
     core/internal/dependency_graph.h
     core/internal/function_cache.cc
+    core/internal/refresh_size.h
+    core/internal/task_pool.cc
     core/log.cc
+    core/refresh_pool.cc
     core/registry.cc
   HDRS
+    core/cache_policies.h
     core/cached_function.h
     core/defaults.h
     core/dependency.h
     core/errors.h
+    core/internal/async_result.h
+    core/internal/envelope.h
     core/internal/function_cache.h
     core/internal/signature.h
     core/internal/striped_counters.h
+    core/internal/task_pool.h
     core/key_encoder.h
     core/log.h
     core/namespaces.h
     core/options.h
+    core/refresh_pool.h
     core/registry.h
     core/value_codec.h
   DEPS

@@ -2,8 +2,10 @@
 
 #include <cxxabi.h>
 
+#include <algorithm>
 #include <atomic>
 #include <boost/crc.hpp>
+#include <cmath>
 #include <cstdlib>
 #include <stdexcept>
 #include <string>
@@ -14,6 +16,7 @@
 #include "core/cached_function.h"
 #include "core/defaults.h"
 #include "core/internal/dependency_graph.h"
+#include "core/internal/refresh_size.h"
 #include "core/log.h"
 #include "core/namespaces.h"
 #include "core/registry.h"
@@ -85,10 +88,13 @@ std::string ResolvePrefix(std::string_view given, const Defaults& defaults) {
 // is_method (a fast key and a strict key can be the same bytes). CRC-32 of
 // the mangled signature: the same in every build of one ABI, so processes
 // of different builds still share.
-std::string SignatureTag(const SignatureInfo& sig, bool strict,
-                         bool is_method) {
-  const std::string text =
-      absl::StrCat(sig.signature, "|strict=", strict, "|method=", is_method);
+std::string SignatureTag(const SignatureInfo& sig, bool strict, bool is_method,
+                         const std::string& envelope) {
+  // `envelope` (empty for functions without one, so their tags are those
+  // of earlier versions) names the stored format of enveloped entries and
+  // the exception types they may hold.
+  const std::string text = absl::StrCat(sig.signature, "|strict=", strict,
+                                        "|method=", is_method, envelope);
   boost::crc_32_type crc;
   crc.process_bytes(text.data(), text.size());
   return absl::StrCat(absl::Hex(crc.checksum(), absl::kZeroPad8));
@@ -123,6 +129,21 @@ std::string NameOfId(const std::string& id) {
   return id.substr(0, at);
 }
 
+// Checks and resolves the issue-16 options: TTL jitter, refresh-ahead,
+// cached exceptions, `unless`. Throws std::invalid_argument.
+void ResolvePolicies(const CacheOptions& options, const SignatureInfo& sig,
+                     ResolvedOptions* resolved);
+
+// The part of the signature tag that enveloped functions add.
+std::string EnvelopeTag(const ResolvedOptions& resolved) {
+  if (!resolved.envelope) return "";
+  std::string tag = "|envelope=1|exceptions=";
+  for (const auto& type : resolved.exceptions.types()) {
+    absl::StrAppend(&tag, type.type->name(), ",");
+  }
+  return tag;
+}
+
 }  // namespace
 
 std::string TypeName(const std::type_info& type) {
@@ -148,9 +169,11 @@ std::shared_ptr<FunctionCache> MakeFunctionCache(
   resolved.backend =
       options.backend.empty() ? BackendFor(family, defaults) : options.backend;
   resolved.name = options.name.empty() ? DefaultName(loc) : options.name;
+  ResolvePolicies(options, sig, &resolved);
   resolved.id =
       absl::StrCat(resolved.name, "@",
-                   SignatureTag(sig, resolved.strict, resolved.is_method));
+                   SignatureTag(sig, resolved.strict, resolved.is_method,
+                                EnvelopeTag(resolved)));
   resolved.dependencies = options.dependency;
   const EvictionPolicy eviction = ResolveEviction(options.eviction, defaults);
 
@@ -192,6 +215,7 @@ std::shared_ptr<FunctionCache> MakeFunctionCache(
   }
 
   std::shared_ptr<CacheNamespace> ns;
+  const Clock* stamp_clock = nullptr;
   ValueFormat format = ValueFormat::kObject;
   KeyFormat key_format = KeyFormat::kBinary;
   if (resolved.limit != 0 && resolved.expire != 0) {
@@ -224,7 +248,26 @@ std::shared_ptr<FunctionCache> MakeFunctionCache(
           "member or function (and a default constructor), see "
           "core/value_codec.h"));
     }
+    if (format != ValueFormat::kObject) {
+      for (const auto& type : resolved.exceptions.types()) {
+        if (type.serializable) continue;
+        throw std::invalid_argument(absl::StrCat(
+            "cached function '", resolved.name, "': backend '",
+            resolved.backend, "' stores values as ", FormatName(format),
+            ", so a cached exception is stored as its type and what() and "
+            "thrown again as E(what); ",
+            TypeName(*type.type),
+            " cannot be: it must derive from std::exception and be "
+            "constructible from std::string (or use an in-process backend, "
+            "which keeps the exception object)"));
+      }
+    }
+    if (resolved.refresh_after_ms > 0) {
+      ApplyConfiguredRefreshThreads(defaults.refresh_threads);
+    }
     HostContext host = MakeHost(*backend, resolved.backend, defaults);
+    stamp_clock =
+        format == ValueFormat::kObject ? host.clock : CurrentStampClock();
     NamespaceSpec spec{resolved.prefix, resolved.id,     resolved.limit,
                        resolved.expire, resolved.strict, eviction};
     // The deleter holds the backend, and through it the plugin library.
@@ -235,11 +278,78 @@ std::shared_ptr<FunctionCache> MakeFunctionCache(
   }
 
   auto cache = std::make_shared<FunctionCache>(
-      std::move(resolved), std::move(ns), format, key_format);
+      std::move(resolved), std::move(ns), format, key_format, CurrentClock(),
+      stamp_clock);
   cache->Register();
   return cache;
 }
 
+namespace {
+
+void ResolvePolicies(const CacheOptions& options, const SignatureInfo& sig,
+                     ResolvedOptions* resolved) {
+  const std::string& name = resolved->name;
+  const int64_t expire_ms = resolved->expire > 0 ? resolved->expire * 1000 : -1;
+  if (options.expire_jitter.has_value()) {
+    const double jitter = *options.expire_jitter;
+    if (!std::isfinite(jitter) || jitter < 0 || jitter >= 1) {
+      throw std::invalid_argument(absl::StrCat(
+          "cached function '", name, "': CacheOptions::expire_jitter is ",
+          jitter,
+          "; use a fraction in [0, 1) (0.1: each entry lives 90% to 100% of "
+          "expire)"));
+    }
+    resolved->expire_jitter = jitter;
+  }
+  if (options.refresh_after.has_value()) {
+    const int64_t ms = options.refresh_after->count();
+    if (ms <= 0) {
+      throw std::invalid_argument(absl::StrCat(
+          "cached function '", name, "': CacheOptions::refresh_after is ", ms,
+          " ms; use a positive duration shorter than expire"));
+    }
+    if (expire_ms > 0 && ms >= expire_ms) {
+      throw std::invalid_argument(absl::StrCat(
+          "cached function '", name, "': CacheOptions::refresh_after (", ms,
+          " ms) must be shorter than expire (", resolved->expire,
+          " s): an entry is refreshed before it expires"));
+    }
+    if (!sig.args_copyable) {
+      throw std::invalid_argument(absl::StrCat(
+          "cached function '", name,
+          "': CacheOptions::refresh_after copies the arguments for the "
+          "background call, and ",
+          sig.not_copyable_arg, " is not copyable"));
+    }
+    resolved->refresh_after_ms = ms;
+  }
+  if (options.cache_exceptions.enabled()) {
+    const int64_t ms = options.cache_exceptions.ttl().count();
+    if (ms <= 0) {
+      throw std::invalid_argument(absl::StrCat(
+          "cached function '", name,
+          "': CacheOptions::cache_exceptions needs a positive lifetime, not ",
+          ms, " ms"));
+    }
+    // Never longer than the function's own expire.
+    resolved->exception_ttl_ms = expire_ms > 0 ? std::min(ms, expire_ms) : ms;
+    resolved->exceptions = options.cache_exceptions;
+  }
+  if (options.unless) {
+    if (options.unless.type() != *sig.value_type) {
+      throw std::invalid_argument(absl::StrCat(
+          "cached function '", name, "': CacheOptions::unless takes ",
+          TypeName(options.unless.type()), " but the function caches ",
+          TypeName(*sig.value_type),
+          "; give the predicate that type (by value or const reference)"));
+    }
+    resolved->unless = options.unless;
+  }
+  resolved->envelope =
+      resolved->refresh_after_ms > 0 || resolved->exception_ttl_ms > 0;
+}
+
+}  // namespace
 }  // namespace internal
 
 namespace {

@@ -45,8 +45,11 @@
 
 #include "core/backend.h"
 #include "core/errors.h"
+#include "core/internal/async_result.h"
+#include "core/internal/envelope.h"
 #include "core/internal/function_cache.h"
 #include "core/internal/signature.h"
+#include "core/internal/task_pool.h"
 #include "core/key_encoder.h"
 #include "core/options.h"
 #include "core/strict_key.h"
@@ -91,6 +94,12 @@ struct SignatureInfo {
   std::string result_type;
   bool supports_json = false;
   bool supports_binary = false;
+  // The type an entry holds (R, or T of an async function's future).
+  const std::type_info* value_type = &typeid(void);
+  // Every decayed argument type is copy-constructible (refresh_after copies
+  // the arguments); else the first that is not.
+  bool args_copyable = true;
+  std::string not_copyable_arg;
 };
 
 // Applies defaults, checks options, resolves and opens the backend.
@@ -132,8 +141,19 @@ class CachedFunction;
 // Thread safety: any number of threads may call, clear and copy one
 // CachedFunction at once. Concurrent misses on one key run `fn` once; the
 // other callers wait for that result (or its exception).
+//
+// A function returning std::future<T> or std::shared_future<T> is cached
+// asynchronously: the cache holds the T (never the future), concurrent misses
+// share one computation, and each call returns a future of its own
+// (docs/design.md, "Async functions"). In the comments below, "the value
+// type" is T for those functions and R otherwise.
 template <typename R, typename... Args>
 class CachedFunction<R(Args...)> {
+  using Async = internal::AsyncResult<R>;
+  static constexpr bool kAsync = Async::kAsync;
+  // What an entry holds: R, or T for an async function.
+  using V = typename Async::Value;
+
   static_assert(!std::is_void_v<R>,
                 "cache_alchemy: this function returns void, so there is "
                 "nothing to cache. Return the value the callers need.");
@@ -141,11 +161,16 @@ class CachedFunction<R(Args...)> {
                 "cache_alchemy: this function returns a reference; a cache "
                 "keeps values. Return the type by value (or a "
                 "std::shared_ptr<const T> to share one object).");
-  static_assert(std::is_void_v<R> || std::is_reference_v<R> ||
+  static_assert(kAsync || std::is_void_v<R> || std::is_reference_v<R> ||
                     std::is_copy_constructible_v<R>,
                 "cache_alchemy: the result type is not copyable (move-only, "
                 "such as std::unique_ptr): every caller gets a copy of the "
                 "cached value. Return a std::shared_ptr<const T> instead.");
+  static_assert(!kAsync || (!std::is_void_v<V> && !std::is_reference_v<V> &&
+                            std::is_copy_constructible_v<V>),
+                "cache_alchemy: an async function's future must carry a "
+                "copyable value (not void, not a reference, not move-only): "
+                "the cache stores the value and gives each caller a copy.");
 
  public:
   using result_type = R;
@@ -158,20 +183,27 @@ class CachedFunction<R(Args...)> {
         first_keyed_(state_->options().is_method && kArity > 0 ? 1 : 0),
         strict_(state_->options().strict),
         format_(state_->format()),
-        key_format_(state_->key_format()) {}
+        key_format_(state_->key_format()),
+        enveloped_(state_->options().envelope),
+        unless_(state_->options().unless ? &state_->options().unless
+                                         : nullptr) {}
 
   // Returns the cached result for `args`, or calls the function once and
   // stores its result. An exception from the function reaches the caller and
-  // nothing is stored. Backend failures never reach the caller (fail-open).
-  R operator()(Args... args) const {
+  // nothing is stored (unless `cache_exceptions` names its type: then it is
+  // stored and rethrown to later callers until it expires). Backend failures
+  // never reach the caller (fail-open).
+  // Async functions: returns a future of its own; see the class comment.
+  R operator()(Args... args) const requires(!kAsync) {
     internal::FunctionCache& state = *state_;
     if (!state.enabled()) {
       state.CountMiss();
       return fn_(std::forward<Args>(args)...);
     }
+    if (enveloped_) return CallWithPolicies(std::forward<Args>(args)...);
     KeyBuffer buffer;
     const std::string_view key = MakeKey(&buffer, args...);
-    std::optional<R> found;
+    std::optional<V> found;
     // The backend's invalidation state as of the lookup: the store of a
     // value computed after a miss is refused if a clear came in between.
     Fence fence;
@@ -186,46 +218,95 @@ class CachedFunction<R(Args...)> {
       // that overwrites it, counted as an error.
       state.CountError();
     }
-    // A miss: the flight table and the backend's store need a string.
-    const std::string key_string(key);
-    auto ticket = state.JoinOrLead(key_string);
-    if (!ticket.leader) {
-      auto value = internal::FunctionCache::Wait(*ticket.flight);
-      state.CountHit();
-      return *static_cast<const R*>(value.get());
-    }
-    // Another leader may have stored the value since our lookup; if no
-    // flight finished since, none did, and a remote backend is spared a
-    // second round trip.
-    found.reset();
-    if (state.finished_flights() != finished &&
-        state.Lookup(key, &DecodeInto, this_context(&found), &fence, &fenced) &&
-        found) {
-      auto value = std::make_shared<const R>(std::move(*found));
-      state.Finish(ticket, key_string, value, nullptr, std::nullopt, nullptr);
-      state.CountHit();
-      return *value;
-    }
-    std::shared_ptr<const R> value;
-    try {
-      value = std::make_shared<const R>(fn_(std::forward<Args>(args)...));
-    } catch (...) {
-      state.CountMiss();
-      state.Finish(ticket, key_string, nullptr, std::current_exception(),
-                   std::nullopt, nullptr);
-      throw;
-    }
-    state.CountMiss();
-    std::optional<StoredValue> stored;
-    try {
-      stored = ValueCodec<R>::Encode(format_, value);
-    } catch (const std::exception&) {
-      state.CountError();
-    }
-    state.Finish(ticket, key_string, value, nullptr, std::move(stored),
-                 fenced ? &fence : nullptr);
-    return *value;
+    return Miss(key, fence, fenced, finished, /*force=*/false,
+                std::forward<Args>(args)...);
   }
+  R operator()(Args... args) const requires(kAsync) {
+    internal::FunctionCache& state = *state_;
+    if (!state.enabled()) {
+      state.CountMiss();
+      return fn_(std::forward<Args>(args)...);
+    }
+    return CallWithPolicies(std::forward<Args>(args)...);
+  }
+
+  // Removes the entry of exactly these arguments (all of them, as in a
+  // call; a method's object is not part of the key) and cascades to the
+  // dependents exactly as `cache_clear(args...)` with every parameter given
+  // would: a strict dependent with named parameters (`params`) that match
+  // loses the matching entries, any other dependent is cleared fully.
+  // Returns how many entries were removed in all (0 or 1 for this
+  // function). Works on strict and non-strict functions. Fenced like a
+  // clear: a computation of this function that began before is not stored
+  // after it returns (in this process: every key, conservatively), in any
+  // process sharing the store; DistributedMemoryCache pushes it to every
+  // process. Throws ClearError when the backend could not remove the entry
+  // (after fencing this process's computations).
+  int64_t invalidate(Args... args) const {
+    KeyBuffer buffer;
+    const std::string key(MakeKey(&buffer, args...));
+    return state_->Invalidate(key, FullPattern(args...));
+  }
+
+  // Stores `value` as the result for `args` without calling the function
+  // (warm-up, write-through). First invalidates the entry as `invalidate`
+  // does (cascade included), so no computation that began before can
+  // overwrite `value` afterwards; then stores it, fenced: a clear or
+  // invalidation that comes after that point (before the store) wins and
+  // `value` is not stored. (A clear that overlaps the put may be ordered
+  // before it.) `unless` applies. Returns whether `value` was stored.
+  // Throws ClearError when the old entry could not be invalidated; a store
+  // that fails after that is counted in `errors()` and logged (the entry is
+  // then absent: the next call computes it).
+  bool put(const V& value, Args... args) const {
+    internal::FunctionCache& state = *state_;
+    KeyBuffer buffer;
+    const std::string_view key = MakeKey(&buffer, args...);
+    const std::string key_string(key);
+    state.Invalidate(key_string, FullPattern(args...));
+    if (!state.enabled()) return false;
+    const uint64_t generation = state.generation();
+    Fence fence;
+    bool fenced = false;
+    state.Lookup(key, &IgnoreValue, nullptr, &fence, &fenced);
+    if (!fenced) return false;  // a lookup error: counted, nothing stored
+    std::optional<StoredValue> stored =
+        EncodeForStore(std::make_shared<const V>(value));
+    if (!stored.has_value()) return false;
+    return state.StoreFenced(key_string, std::move(*stored), fence, generation);
+  }
+
+  // Recomputes the result for `args` now and stores it: invalidates the
+  // entry as `invalidate` does (cascade included; throws ClearError), then
+  // calls the function (never joining a computation that began before) and
+  // stores its result fenced like any miss. Callers arriving meanwhile wait
+  // for this computation. Returns the new result (async: its future);
+  // counted as a miss. An exception from the function reaches the caller
+  // (the old entry is gone either way).
+  R refresh(Args... args) const {
+    internal::FunctionCache& state = *state_;
+    KeyBuffer buffer;
+    const std::string_view key = MakeKey(&buffer, args...);
+    state.Invalidate(std::string(key), FullPattern(args...));
+    if (!state.enabled()) {
+      state.CountMiss();
+      return fn_(std::forward<Args>(args)...);
+    }
+    Fence fence;
+    bool fenced = false;
+    state.Lookup(key, &IgnoreValue, nullptr, &fence, &fenced);
+    if constexpr (kAsync) {
+      return AsyncMiss(key, fence, fenced, 0, /*force=*/true,
+                       std::forward<Args>(args)...);
+    } else {
+      return Miss(key, fence, fenced, 0, /*force=*/true,
+                  std::forward<Args>(args)...);
+    }
+  }
+
+  // Calls the wrapped function, bypassing the cache: reads nothing, stores
+  // nothing, counts nothing. For a caller that needs fresh data once.
+  R uncached(Args... args) const { return fn_(std::forward<Args>(args)...); }
 
   // Removes every entry of this function and of its dependents; returns how
   // many were removed in all. Fenced: a value computed from data older than
@@ -270,6 +351,11 @@ class CachedFunction<R(Args...)> {
   int64_t errors() const { return state_->errors(); }
   // Entries this function holds in its backend now.
   int64_t size() const { return state_->size(); }
+  // Refresh-ahead (CacheOptions::refresh_after): background recomputations
+  // that stored their value, and those that failed (the function threw; the
+  // old value stayed), since creation.
+  int64_t refreshes() const { return state_->refreshes(); }
+  int64_t refresh_errors() const { return state_->refresh_errors(); }
 
   // The resolved identity and options.
   const std::string& name() const { return state_->options().name; }
@@ -283,7 +369,7 @@ class CachedFunction<R(Args...)> {
  private:
   struct DecodeContext {
     ValueFormat format;
-    std::optional<R>* out;
+    std::optional<V>* out;
   };
 
   // Packs the decode target for `DecodeInto`. The context lives on the
@@ -292,22 +378,379 @@ class CachedFunction<R(Args...)> {
     DecodeContext context;
     operator void*() { return &context; }
   };
-  ContextHolder this_context(std::optional<R>* out) const {
+  ContextHolder this_context(std::optional<V>* out) const {
     return ContextHolder{{format_, out}};
   }
 
   static void DecodeInto(void* context, const ValueView& value) {
     auto* c = static_cast<DecodeContext*>(context);
-    if constexpr (ValueCodec<R>::kInline) {
+    if constexpr (ValueCodec<V>::kInline) {
       // The in-process hit of a small trivially copyable value: its bytes.
       if (c->format == ValueFormat::kObject && value.object == nullptr &&
-          value.bytes.size() == sizeof(R)) {
-        R* out = &c->out->emplace();
-        std::memcpy(static_cast<void*>(out), value.bytes.data(), sizeof(R));
+          value.bytes.size() == sizeof(V)) {
+        V* out = &c->out->emplace();
+        std::memcpy(static_cast<void*>(out), value.bytes.data(), sizeof(V));
         return;
       }
     }
-    ValueCodec<R>::Decode(c->format, value, c->out);
+    ValueCodec<V>::Decode(c->format, value, c->out);
+  }
+
+  static void IgnoreValue(void*, const ValueView&) {}
+
+  struct EnvelopeContext {
+    ValueFormat format;
+    internal::EnvelopeRead<V>* out;
+  };
+  static void DecodeEnvelopeInto(void* context, const ValueView& value) {
+    auto* c = static_cast<EnvelopeContext*>(context);
+    internal::DecodeEnvelope<V>(c->format, value, c->out);
+  }
+
+  // What a lookup found: a value (`stale` when older than refresh_after),
+  // or a cached exception.
+  struct Found {
+    std::optional<V> value;
+    std::exception_ptr error;
+    bool stale = false;
+  };
+
+  // Looks `key` up, through the envelope when the function uses one.
+  // Returns true on a hit (a value, or a live cached exception). An entry
+  // that does not decode counts as an error and reads as a miss; a cached
+  // exception past its lifetime reads as a miss.
+  bool Find(std::string_view key, Found* found, Fence* fence,
+            bool* fenced) const {
+    internal::FunctionCache& state = *state_;
+    if (!enveloped_) {
+      if (!state.Lookup(key, &DecodeInto, this_context(&found->value), fence,
+                        fenced)) {
+        return false;
+      }
+      if (!found->value.has_value()) {
+        state.CountError();
+        return false;
+      }
+      return true;
+    }
+    internal::EnvelopeRead<V> read;
+    EnvelopeContext context{format_, &read};
+    if (!state.Lookup(key, &DecodeEnvelopeInto, &context, fence, fenced)) {
+      return false;
+    }
+    if (!read.decoded) {
+      state.CountError();
+      return false;
+    }
+    const int64_t now = state.StampNow();
+    if (read.is_error()) {
+      // Never served past its lifetime, whatever the backend kept.
+      if (now >= read.written_ms + read.ttl_ms) return false;
+      found->error = read.error != nullptr ? read.error : RebuildError(read);
+      if (found->error == nullptr) {
+        state.CountError();
+        return false;
+      }
+      return true;
+    }
+    const int64_t refresh_after = state.options().refresh_after_ms;
+    found->stale = refresh_after > 0 && now - read.written_ms >= refresh_after;
+    found->value = std::move(read.value);
+    return true;
+  }
+
+  // A cached exception of a serializing backend, made again from its type
+  // and what(); null if the type index is not one of this function's.
+  std::exception_ptr RebuildError(const internal::EnvelopeRead<V>& read) const {
+    const ExceptionCaching& caching = state_->options().exceptions;
+    if (read.error_index < 0 ||
+        static_cast<size_t>(read.error_index) >= caching.types().size()) {
+      return nullptr;
+    }
+    try {
+      caching.Rethrow(read.error_index, read.what);
+    } catch (...) {
+      return std::current_exception();
+    }
+    return nullptr;
+  }
+
+  // The stored form of a computed value, or nullopt when it is not stored
+  // (`unless` said so, or it does not encode: counted as an error).
+  std::optional<StoredValue> EncodeForStore(
+      const std::shared_ptr<const V>& value) const {
+    if (unless_ != nullptr && (*unless_)(value.get())) return std::nullopt;
+    try {
+      if (enveloped_) {
+        return internal::EncodeEnvelopeValue<V>(format_, state_->StampNow(),
+                                                value);
+      }
+      return ValueCodec<V>::Encode(format_, value);
+    } catch (const std::exception&) {
+      state_->CountError();
+      return std::nullopt;
+    }
+  }
+
+  // The stored form of an exception the function threw, when
+  // `cache_exceptions` names its type; else nullopt.
+  std::optional<StoredValue> EncodeErrorForStore(
+      const std::exception_ptr& error) const {
+    if (!enveloped_) return std::nullopt;
+    const internal::ResolvedOptions& options = state_->options();
+    const int index = options.exceptions.Match(error);
+    if (index < 0) return std::nullopt;
+    try {
+      return internal::EncodeEnvelopeError<V>(
+          format_, state_->StampNow(), options.exception_ttl_ms, error, index);
+    } catch (const std::exception&) {
+      state_->CountError();
+      return std::nullopt;
+    }
+  }
+
+  // A call of a function that is async or keeps envelopes (refresh-ahead,
+  // cached exceptions): the plain path above stays as lean as it was.
+  R CallWithPolicies(Args... args) const {
+    internal::FunctionCache& state = *state_;
+    KeyBuffer buffer;
+    const std::string_view key = MakeKey(&buffer, args...);
+    Found found;
+    Fence fence;
+    bool fenced = false;
+    const uint64_t finished = state.finished_flights();
+    // Read before the lookup: a background refresh started from this hit
+    // is not stored if a clear comes after this point.
+    const uint64_t generation = state.generation();
+    if (Find(key, &found, &fence, &fenced)) {
+      state.CountHit();
+      if (found.stale) ScheduleRefresh(key, generation, fence, args...);
+      if constexpr (kAsync) {
+        return found.error != nullptr
+                   ? internal::FailedFuture<R>(found.error)
+                   : internal::ReadyFuture<R>(std::move(*found.value));
+      } else {
+        if (found.error != nullptr) std::rethrow_exception(found.error);
+        return std::move(*found.value);
+      }
+    }
+    if constexpr (kAsync) {
+      return AsyncMiss(key, fence, fenced, finished, /*force=*/false,
+                       std::forward<Args>(args)...);
+    } else {
+      return Miss(key, fence, fenced, finished, /*force=*/false,
+                  std::forward<Args>(args)...);
+    }
+  }
+
+  // A miss: joins the computation of `key` in flight, or leads one (always,
+  // with `force`), computes and stores (fenced by `fence` when `fenced`).
+  // `finished` is finished_flights() as read before the lookup.
+  R Miss(std::string_view key, Fence fence, bool fenced, uint64_t finished,
+         bool force, Args... args) const {
+    internal::FunctionCache& state = *state_;
+    // A miss: the flight table and the backend's store need a string.
+    const std::string key_string(key);
+    auto ticket = state.JoinOrLead(key_string, nullptr, force);
+    if (!ticket.leader) {
+      auto value = internal::FunctionCache::Wait(*ticket.flight);
+      state.CountHit();
+      return *static_cast<const V*>(value.get());
+    }
+    // Another leader may have stored the value since our lookup; if no
+    // flight finished since, none did, and a remote backend is spared a
+    // second round trip.
+    Found found;
+    if (!force && state.finished_flights() != finished &&
+        Find(key, &found, &fence, &fenced)) {
+      state.CountHit();
+      if (found.error != nullptr) {
+        state.Finish(ticket, key_string, nullptr, found.error, std::nullopt,
+                     nullptr);
+        std::rethrow_exception(found.error);
+      }
+      auto value = std::make_shared<const V>(std::move(*found.value));
+      state.Finish(ticket, key_string, value, nullptr, std::nullopt, nullptr);
+      return *value;
+    }
+    std::shared_ptr<const V> value;
+    try {
+      value = std::make_shared<const V>(fn_(std::forward<Args>(args)...));
+    } catch (...) {
+      const std::exception_ptr error = std::current_exception();
+      state.CountMiss();
+      state.Finish(ticket, key_string, nullptr, error,
+                   EncodeErrorForStore(error), fenced ? &fence : nullptr);
+      throw;
+    }
+    state.CountMiss();
+    state.Finish(ticket, key_string, value, nullptr, EncodeForStore(value),
+                 fenced ? &fence : nullptr);
+    return *value;
+  }
+
+  // The miss of an async function: as Miss, but the callers get futures and
+  // the value is stored when it arrives (by the thread that waits for it:
+  // core/internal/task_pool.h). A clear while it is pending: the callers
+  // that asked before get the value, nothing is stored, and callers after
+  // the clear start a computation of their own.
+  R AsyncMiss(std::string_view key, Fence fence, bool fenced, uint64_t finished,
+              bool force, Args... args) const {
+    internal::FunctionCache& state = *state_;
+    const std::string key_string(key);
+    auto pending = std::make_shared<internal::AsyncPending<V>>();
+    auto ticket = state.JoinOrLead(key_string, pending, force);
+    if (!ticket.leader) {
+      state.CountHit();
+      return static_cast<internal::AsyncPending<V>*>(ticket.flight->async.get())
+          ->template Get<R>();
+    }
+    Found found;
+    if (!force && state.finished_flights() != finished &&
+        Find(key, &found, &fence, &fenced)) {
+      state.CountHit();
+      if (found.error != nullptr) {
+        pending->Resolve(nullptr, found.error);
+        state.Finish(ticket, key_string, nullptr, found.error, std::nullopt,
+                     nullptr);
+        return internal::FailedFuture<R>(found.error);
+      }
+      auto value = std::make_shared<const V>(std::move(*found.value));
+      pending->Resolve(value, nullptr);
+      state.Finish(ticket, key_string, value, nullptr, std::nullopt, nullptr);
+      return internal::ReadyFuture<R>(*value);
+    }
+    std::optional<R> underlying;
+    try {
+      underlying.emplace(fn_(std::forward<Args>(args)...));
+    } catch (...) {
+      // Thrown before a future was made: this caller gets the exception
+      // as the plain function would give it; joiners get it in theirs.
+      const std::exception_ptr error = std::current_exception();
+      state.CountMiss();
+      pending->Resolve(nullptr, error);
+      state.Finish(ticket, key_string, nullptr, error,
+                   EncodeErrorForStore(error), fenced ? &fence : nullptr);
+      throw;
+    }
+    state.CountMiss();
+    R result = pending->template Get<R>();
+    // (An invalid future completes at once: its get() throws.)
+    const bool ready =
+        !underlying->valid() || underlying->wait_for(std::chrono::seconds(0)) ==
+                                    std::future_status::ready;
+    // (Shared: a std::function, which the pool takes, must be copyable.)
+    auto complete = [self = *this, pending, ticket, key_string, fence, fenced,
+                     future = std::make_shared<R>(std::move(*underlying))] {
+      self.CompleteAsync(*pending, ticket, key_string, fence, fenced, *future);
+    };
+    if (ready || !internal::TaskPool::Waiters().Submit(complete)) {
+      complete();  // ready already (or the process is exiting)
+    }
+    return result;
+  }
+
+  // Delivers the result of `future` to the callers, then stores it.
+  void CompleteAsync(internal::AsyncPending<V>& pending,
+                     const internal::FunctionCache::Ticket& ticket,
+                     const std::string& key, const Fence& fence, bool fenced,
+                     R& future) const {
+    std::shared_ptr<const V> value;
+    std::exception_ptr error;
+    try {
+      value = std::make_shared<const V>(future.get());
+    } catch (...) {
+      error = std::current_exception();
+    }
+    // The callers first: none waits for the store.
+    pending.Resolve(value, error);
+    if (error != nullptr) {
+      state_->Finish(ticket, key, nullptr, error, EncodeErrorForStore(error),
+                     fenced ? &fence : nullptr);
+    } else {
+      state_->Finish(ticket, key, value, nullptr, EncodeForStore(value),
+                     fenced ? &fence : nullptr);
+    }
+  }
+
+  // Refresh-ahead: recomputes `key` in the background (once per key at a
+  // time) and stores the result fenced by the lookup that found the old
+  // entry (`fence`, `generation`): a clear since then wins.
+  void ScheduleRefresh(std::string_view key, uint64_t generation,
+                       const Fence& fence, const Args&... args) const {
+    if constexpr (kArgsCopyable) {
+      internal::FunctionCache& state = *state_;
+      std::string key_string(key);
+      if (!state.BeginRefresh(key_string)) return;  // one is pending
+      auto task = [self = *this, key_string, generation, fence,
+                   copies =
+                       std::tuple<std::decay_t<Args>...>(args...)]() mutable {
+        self.RunRefresh(key_string, generation, fence, copies);
+      };
+      if (!internal::TaskPool::Refresh().Submit(std::move(task))) {
+        state.EndRefresh(key_string);  // queue full: a later hit retries
+      }
+    }
+  }
+
+  void RunRefresh(const std::string& key, uint64_t generation,
+                  const Fence& fence,
+                  std::tuple<std::decay_t<Args>...>& args) const {
+    internal::FunctionCache& state = *state_;
+    try {
+      auto value = std::make_shared<const V>(
+          CallWithCopies(args, std::index_sequence_for<Args...>{}));
+      if (unless_ != nullptr && (*unless_)(value.get())) {
+        // Not to be stored: the old value must not outlive it either.
+        state.InvalidateLocal(key);
+      } else if (std::optional<StoredValue> stored = EncodeForStore(value)) {
+        if (state.StoreFenced(key, std::move(*stored), fence, generation)) {
+          state.CountRefresh();
+        }
+      }
+    } catch (const std::exception& e) {
+      state.ReportRefreshError(e.what());
+    } catch (...) {
+      state.ReportRefreshError("an exception not derived from std::exception");
+    }
+    state.EndRefresh(key);
+  }
+
+  template <size_t... I>
+  V CallWithCopies(std::tuple<std::decay_t<Args>...>& args,
+                   std::index_sequence<I...>) const {
+    if constexpr (kAsync) {
+      return fn_(static_cast<Args>(std::get<I>(args))...).get();
+    } else {
+      return fn_(static_cast<Args>(std::get<I>(args))...);
+    }
+  }
+
+  static constexpr bool kArgsCopyable =
+      (std::is_copy_constructible_v<std::decay_t<Args>> && ...);
+
+  // The pattern naming exactly `args` (every keyed parameter given), in
+  // both key formats: how an invalidation reaches dependents.
+  internal::TypedPattern FullPattern(const Args&... args) const {
+    internal::TypedPattern pattern;
+    pattern.binary.segments.resize(kArity - first_keyed_);
+    pattern.text.segments.resize(kArity - first_keyed_);
+    size_t index = 0;
+    (AddFullSlot(args, index++, &pattern), ...);
+    return pattern;
+  }
+
+  template <typename A>
+  void AddFullSlot(const A& arg, size_t index,
+                   internal::TypedPattern* pattern) const {
+    if (index < first_keyed_) return;
+    if constexpr (IsKeyEncodable<A>::value) {
+      std::string binary, text;
+      KeyWriter(&binary, KeyFormat::kBinary).Add(arg);
+      KeyWriter(&text, KeyFormat::kText).Add(arg);
+      pattern->binary.segments[index - first_keyed_] = std::move(binary);
+      pattern->text.segments[index - first_keyed_] = std::move(text);
+    }
   }
 
   // Keys of scalar-only signatures are built in place (no string), in
@@ -526,6 +969,10 @@ class CachedFunction<R(Args...)> {
   bool strict_;
   ValueFormat format_;
   KeyFormat key_format_;
+  // Entries are enveloped (refresh-ahead, cached exceptions).
+  bool enveloped_;
+  // CacheOptions::unless, or null (points into state_'s options).
+  const ResultFilter* unless_;
 };
 
 namespace internal {
@@ -540,9 +987,20 @@ SignatureInfo MakeSignatureInfo() {
     using First = std::tuple_element_t<0, std::tuple<Args...>>;
     info.first_param_encodable = IsKeyEncodable<First>::value;
   }
+  using V = typename AsyncResult<R>::Value;
   info.result_type = TypeName(typeid(R));
-  info.supports_json = ValueCodec<R>::kJson;
-  info.supports_binary = ValueCodec<R>::kBinary;
+  info.supports_json = ValueCodec<V>::kJson;
+  info.supports_binary = ValueCodec<V>::kBinary;
+  info.value_type = &typeid(V);
+  (
+      [&info] {
+        using A = std::decay_t<Args>;
+        if (info.args_copyable && !std::is_copy_constructible_v<A>) {
+          info.args_copyable = false;
+          info.not_copyable_arg = TypeName(typeid(A));
+        }
+      }(),
+      ...);
   return info;
 }
 

@@ -5,13 +5,12 @@
 #include "core/defaults.h"
 
 #include <atomic>
+#include <chrono>
 
 namespace cache_alchemy {
 namespace internal {
 
-Defaults CurrentDefaults() {
-  return config::DefaultConfig::current_settings();
-}
+Defaults CurrentDefaults() { return config::DefaultConfig::current_settings(); }
 
 namespace {
 std::atomic<const Clock*> clock_override{nullptr};
@@ -20,6 +19,23 @@ std::atomic<const Clock*> clock_override{nullptr};
 const Clock* CurrentClock() {
   static const CoarseMonotonicClock* const kDefault =
       new CoarseMonotonicClock();
+  const Clock* clock = clock_override.load(std::memory_order_acquire);
+  return clock != nullptr ? clock : kDefault;
+}
+
+namespace {
+class RealTimeClock final : public Clock {
+ public:
+  int64_t NowMillis() const override {
+    return std::chrono::duration_cast<std::chrono::milliseconds>(
+               std::chrono::system_clock::now().time_since_epoch())
+        .count();
+  }
+};
+}  // namespace
+
+const Clock* CurrentStampClock() {
+  static const RealTimeClock* const kDefault = new RealTimeClock();
   const Clock* clock = clock_override.load(std::memory_order_acquire);
   return clock != nullptr ? clock : kDefault;
 }

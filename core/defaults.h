@@ -34,6 +34,12 @@ Defaults CurrentDefaults();
 // `SetClockOverride` (tests), else a coarse monotonic clock.
 const Clock* CurrentClock();
 
+// The clock of envelope write times that other processes (and hosts) read
+// (refresh-ahead, cached exceptions of serialized values): the override set
+// by `SetClockOverride` (tests), else the system's real-time clock in Unix
+// milliseconds (comparable across hosts, unlike the monotonic clock).
+const Clock* CurrentStampClock();
+
 // Makes `clock` (which must outlive every function wrapped while it is set)
 // the clock of functions wrapped from now on; null restores the default.
 // Used by testing/fake_clock.h.

@@ -105,18 +105,24 @@ bool SamePattern(const TypedPattern& a, const TypedPattern& b) {
 
 void Cascade::Add(std::shared_ptr<FunctionCache> fn,
                   std::optional<TypedPattern> pattern) {
-  queue_.emplace_back(std::move(fn), std::move(pattern), false);
+  queue_.push_back(Step{std::move(fn), std::move(pattern), false, {}});
 }
 
 void Cascade::AddCleared(std::shared_ptr<FunctionCache> fn) {
-  queue_.emplace_back(std::move(fn), std::nullopt, true);
+  queue_.push_back(Step{std::move(fn), std::nullopt, true, {}});
+}
+
+void Cascade::AddKey(std::shared_ptr<FunctionCache> fn, std::string key,
+                     TypedPattern pattern) {
+  queue_.push_back(
+      Step{std::move(fn), std::move(pattern), false, std::move(key)});
 }
 
 int64_t Cascade::Run() {
   for (size_t i = 0; i < queue_.size(); ++i) {
     // Visit may append to queue_: copy the entry out first.
-    auto [fn, pattern, cleared] = queue_[i];
-    Visit(fn, pattern, cleared);
+    const Step step = queue_[i];
+    Visit(step);
   }
   int64_t removed = 0;
   std::vector<ClearError::Failure> failures;
@@ -129,6 +135,9 @@ int64_t Cascade::Run() {
         for (const auto& p : planned.patterns) {
           removed += planned.fn->ClearLocalMatching(p);
         }
+        for (const auto& key : planned.keys) {
+          removed += planned.fn->InvalidateLocal(key);
+        }
       }
     } catch (const std::exception& e) {
       const ResolvedOptions& o = planned.fn->options();
@@ -139,46 +148,65 @@ int64_t Cascade::Run() {
   return removed;
 }
 
-void Cascade::Visit(const std::shared_ptr<FunctionCache>& fn,
-                    const std::optional<TypedPattern>& pattern, bool cleared) {
+void Cascade::Visit(const Step& step) {
+  const std::shared_ptr<FunctionCache>& fn = step.fn;
   auto [it, inserted] = index_.try_emplace(fn.get(), plan_.size());
   if (inserted) plan_.push_back(Planned{fn});
   Planned& planned = plan_[it->second];
-  if (cleared) {
+  if (step.cleared) {
     if (planned.already_cleared) return;
     planned.already_cleared = planned.full = true;
     planned.patterns.clear();
+    planned.keys.clear();
+  } else if (step.key.has_value()) {
+    // One entry: siblings share it (same identity, same key format).
+    if (planned.full) return;
+    for (const auto& seen : planned.keys) {
+      if (seen == *step.key) return;
+    }
+    planned.keys.push_back(*step.key);
+    for (auto& sibling : fn->node()->Owners()) {
+      if (sibling != fn) AddKey(sibling, *step.key, *step.pattern);
+    }
+    AddDependents(fn, step.pattern);
+    return;
   } else {
     if (planned.full) return;
-    if (!pattern.has_value() || !fn->options().strict) {
+    if (!step.pattern.has_value() || !fn->options().strict) {
       planned.full = true;
       planned.patterns.clear();
+      planned.keys.clear();
     } else {
       for (const auto& seen : planned.patterns) {
-        if (SamePattern(seen, *pattern)) return;
+        if (SamePattern(seen, *step.pattern)) return;
       }
-      planned.patterns.push_back(*pattern);
+      planned.patterns.push_back(*step.pattern);
     }
   }
   const bool full = planned.full;
   const std::optional<TypedPattern> applied =
-      full ? std::nullopt : std::optional<TypedPattern>(*pattern);
+      full ? std::nullopt : std::optional<TypedPattern>(*step.pattern);
   // Wrappers of the same identity share the entries: they take the same
   // clear (so their pending computations are not stored afterwards).
   for (auto& sibling : fn->node()->Owners()) {
     if (sibling == fn) continue;
-    if (cleared) {
+    if (step.cleared) {
       AddCleared(sibling);
     } else {
       Add(sibling, applied);
     }
   }
+  AddDependents(fn, applied);
+}
+
+void Cascade::AddDependents(const std::shared_ptr<FunctionCache>& fn,
+                            const std::optional<TypedPattern>& pattern) {
   std::optional<NamedPattern> named;
-  if (!full && fn->options().explicit_param_names) {
+  if (pattern.has_value() && fn->options().explicit_param_names) {
     named = fn->ToNamed(*pattern);
   }
   for (auto& dependent : fn->node()->Dependents()) {
-    if (full || !named.has_value()) {
+    if (!named.has_value()) {
       Add(dependent, std::nullopt);
     } else {
       Add(dependent, dependent->FromNamed(*named));
@@ -190,6 +218,13 @@ int64_t CascadeClear(const std::shared_ptr<FunctionCache>& root,
                      const std::optional<TypedPattern>& pattern) {
   Cascade cascade;
   cascade.Add(root, pattern);
+  return cascade.Run();
+}
+
+int64_t CascadeInvalidate(const std::shared_ptr<FunctionCache>& root,
+                          const std::string& key, const TypedPattern& pattern) {
+  Cascade cascade;
+  cascade.AddKey(root, key, pattern);
   return cascade.Run();
 }
 

@@ -9,15 +9,28 @@
 //                       .backend =
 //                       "cache_alchemy.backends.memory.MemoryCache"},
 //                      [](int a, int b) { return a + b; });
+//
+// Staleness and what is stored (issue 16), the last four fields:
+//
+//   auto price = ca::memory_cache(
+//       {.expire = ca::seconds("10m"),
+//        .expire_jitter = 0.1,                       // expire in 9..10 min
+//        .refresh_after = std::chrono::minutes(8),   // refreshed in background
+//        .cache_exceptions =
+//        ca::CacheExceptions<NotFound>(std::chrono::seconds(5)), .unless =
+//        [](const Price& p) { return p.provisional; }},
+//       LoadPrice);
 
 #ifndef CACHE_ALCHEMY_CORE_OPTIONS_H_
 #define CACHE_ALCHEMY_CORE_OPTIONS_H_
 
+#include <chrono>
 #include <cstdint>
 #include <optional>
 #include <string>
 #include <vector>
 
+#include "core/cache_policies.h"
 #include "core/dependency.h"
 
 namespace cache_alchemy {
@@ -61,6 +74,26 @@ struct CacheOptions {
   // backends evict in store order whatever this says. Anything else:
   // std::invalid_argument.
   std::string eviction;
+  // TTL jitter j in [0, 1): each entry lives expire * (1 - j * u) with u in
+  // [0, 1) drawn per entry (from a hash of its key and the time of the
+  // store), so entries written together do not expire together. nullopt or
+  // 0: every entry lives `expire`. No effect when entries never expire.
+  // Outside [0, 1) or not finite: std::invalid_argument.
+  std::optional<double> expire_jitter;
+  // Refresh-ahead: a hit on an entry older than this returns the stored
+  // value at once and recomputes it in the background (one computation per
+  // key at a time, on the refresh pool: core/refresh_pool.h); an error there
+  // keeps the old value and is counted (`refresh_errors()`). Must be
+  // positive and, when entries expire, shorter than `expire` (else
+  // std::invalid_argument). The arguments are copied for the background
+  // call, so they must be copyable (pointers must stay valid).
+  std::optional<std::chrono::milliseconds> refresh_after;
+  // Negative caching: exceptions of the listed types are stored for a
+  // while and rethrown on hits (core/cache_policies.h). Default: none.
+  ExceptionCaching cache_exceptions;
+  // A predicate on the result: true means "do not store this one"
+  // (core/cache_policies.h). Default: every result is stored.
+  ResultFilter unless;
 };
 
 }  // namespace cache_alchemy

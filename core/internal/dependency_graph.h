@@ -75,11 +75,11 @@ class DependencyNode {
   WeakList dependents_ ABSL_GUARDED_BY(mu_);
 };
 
-// Plans and runs one cascade: every function added (fully, or by a pattern),
-// the other wrappers of its identity, and every dependent, transitively.
-// Each function is visited once per distinct pattern (so cycles end) and
-// cleared once per distinct clear; a function reached by a partial clear
-// and a full one is cleared fully, once.
+// Plans and runs one cascade: every function added (fully, by a pattern, or
+// one key), the other wrappers of its identity, and every dependent,
+// transitively. Each function is visited once per distinct pattern or key
+// (so cycles end) and cleared once per distinct clear; a function reached by
+// a partial clear (or a key) and a full one is cleared fully, once.
 class Cascade {
  public:
   // Clears `fn` (fully when `pattern` is nullopt) and its dependents.
@@ -88,6 +88,13 @@ class Cascade {
   // `fn` was already cleared fully by other means (flush_cache): its
   // dependents are cleared, it is not cleared again.
   void AddCleared(std::shared_ptr<FunctionCache> fn);
+  // Invalidates the entry `key` (in `fn`'s key format) of `fn` and of the
+  // other wrappers of its identity; `pattern` is the same call with every
+  // keyed parameter given, which reaches dependents as a partial clear by
+  // name (or a full clear where that cannot be applied precisely), exactly
+  // as `cache_clear(args...)` would.
+  void AddKey(std::shared_ptr<FunctionCache> fn, std::string key,
+              TypedPattern pattern);
 
   // Runs every planned clear, even after one failed. Returns the number of
   // entries removed in all; throws ClearError naming every function that
@@ -100,13 +107,23 @@ class Cascade {
     bool full = false;
     bool already_cleared = false;
     std::vector<TypedPattern> patterns;
+    std::vector<std::string> keys;  // single entries (AddKey)
   };
-  void Visit(const std::shared_ptr<FunctionCache>& fn,
-             const std::optional<TypedPattern>& pattern, bool cleared);
+  // One request: a full clear (no pattern, no key), a partial clear
+  // (pattern), one key (key, with the pattern that names it), or a function
+  // already cleared (cleared).
+  struct Step {
+    std::shared_ptr<FunctionCache> fn;
+    std::optional<TypedPattern> pattern;
+    bool cleared = false;
+    std::optional<std::string> key;
+  };
+  void Visit(const Step& step);
+  // Queues the dependents of `fn` for a clear by `pattern` (nullopt: full).
+  void AddDependents(const std::shared_ptr<FunctionCache>& fn,
+                     const std::optional<TypedPattern>& pattern);
 
-  std::vector<std::tuple<std::shared_ptr<FunctionCache>,
-                         std::optional<TypedPattern>, bool>>
-      queue_;
+  std::vector<Step> queue_;
   std::vector<Planned> plan_;
   absl::flat_hash_map<const FunctionCache*, size_t> index_;
 };
@@ -118,6 +135,12 @@ int64_t CascadeClear(const std::shared_ptr<FunctionCache>& root,
 
 // Clears `node`'s owners and every dependent, fully. Throws ClearError.
 int64_t CascadeClear(DependencyNode& node);
+
+// Invalidates `key` of `root` (and of the other wrappers of its identity) and
+// clears every dependent as a clear by `pattern` would (Cascade::AddKey).
+// Throws ClearError.
+int64_t CascadeInvalidate(const std::shared_ptr<FunctionCache>& root,
+                          const std::string& key, const TypedPattern& pattern);
 
 }  // namespace internal
 }  // namespace cache_alchemy

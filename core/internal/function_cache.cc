@@ -2,11 +2,14 @@
 
 #include "core/internal/function_cache.h"
 
+#include <pthread.h>
+
 #include <chrono>
 #include <mutex>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
+#include "core/defaults.h"
 #include "core/internal/dependency_graph.h"
 #include "core/log.h"
 
@@ -34,6 +37,46 @@ LiveTable() {
   return *table;
 }
 
+// Keys with a background refresh pending, per function, under one lock that
+// fork() takes first (so no thread holds it when the process is copied).
+std::mutex g_refresh_mu;
+// Moved in every child right after fork(). Flights and pending refreshes
+// carry the value they began with: in a child, the parent's computations
+// never finish (their threads are not there), so a caller must not wait for
+// one, and a key whose refresh the parent had pending is refreshed anew.
+std::atomic<uint64_t> g_fork_generation{0};
+
+void RegisterForkHandlers() {
+  static std::once_flag once;
+  std::call_once(once, [] {
+    pthread_atfork([] { g_refresh_mu.lock(); }, [] { g_refresh_mu.unlock(); },
+                   [] {
+                     g_fork_generation.fetch_add(1);
+                     g_refresh_mu.unlock();
+                   });
+  });
+}
+
+// A stable 64-bit mix (splitmix64's finalizer): the jitter of an entry must
+// not depend on the process (absl::Hash is seeded per process).
+uint64_t Mix(uint64_t x) {
+  x ^= x >> 30;
+  x *= 0xbf58476d1ce4e5b9ULL;
+  x ^= x >> 27;
+  x *= 0x94d049bb133111ebULL;
+  x ^= x >> 31;
+  return x;
+}
+
+uint64_t StableHash(std::string_view bytes, uint64_t seed) {
+  uint64_t h = 0xcbf29ce484222325ULL ^ Mix(seed);  // FNV-1a, seeded
+  for (const char c : bytes) {
+    h ^= static_cast<unsigned char>(c);
+    h *= 0x100000001b3ULL;
+  }
+  return Mix(h);
+}
+
 }  // namespace
 
 size_t ThisThreadStripe() {
@@ -47,13 +90,18 @@ size_t ThisThreadStripe() {
 
 FunctionCache::FunctionCache(ResolvedOptions options,
                              std::shared_ptr<CacheNamespace> ns,
-                             ValueFormat format, KeyFormat key_format)
+                             ValueFormat format, KeyFormat key_format,
+                             const Clock* clock, const Clock* stamp_clock)
     : options_(std::move(options)),
       ns_(std::move(ns)),
       format_(format),
       key_format_(key_format),
       node_(DependencyNode::ForFunction(options_.backend, options_.prefix,
-                                        options_.id, options_.name)) {}
+                                        options_.id, options_.name)),
+      clock_(clock != nullptr ? clock : CurrentClock()),
+      stamp_clock_(stamp_clock != nullptr ? stamp_clock : clock_) {
+  RegisterForkHandlers();
+}
 
 FunctionCache::~FunctionCache() {
   std::lock_guard<std::mutex> lock(g_live_mu);
@@ -89,7 +137,9 @@ std::vector<std::shared_ptr<FunctionCache>> FunctionCache::Live(
   return selected;
 }
 
-FunctionCache::Ticket FunctionCache::JoinOrLead(const std::string& key) {
+FunctionCache::Ticket FunctionCache::JoinOrLead(const std::string& key,
+                                                std::shared_ptr<void> async,
+                                                bool force) {
   uint64_t ns_generation = 0;
   try {
     ns_generation = ns_->InvalidationGeneration();
@@ -101,11 +151,16 @@ FunctionCache::Ticket FunctionCache::JoinOrLead(const std::string& key) {
   // A computation that began before an invalidation the backend heard of
   // (a clear in another process) may return a stale value: do not join it,
   // lead a new one (the old leader removes only its own flight).
-  if (slot != nullptr && slot->ns_generation == ns_generation) {
+  const uint64_t fork_generation =
+      g_fork_generation.load(std::memory_order_relaxed);
+  if (!force && slot != nullptr && slot->ns_generation == ns_generation &&
+      slot->fork_generation == fork_generation) {
     return Ticket{slot, false, 0};
   }
   slot = std::make_shared<Flight>();
   slot->ns_generation = ns_generation;
+  slot->fork_generation = fork_generation;
+  slot->async = std::move(async);
   return Ticket{slot, true, generation_.load(std::memory_order_acquire)};
 }
 
@@ -121,7 +176,8 @@ void FunctionCache::Finish(const Ticket& ticket, const std::string& key,
                            std::exception_ptr error,
                            std::optional<StoredValue> stored,
                            const Fence* fence) {
-  if (!error && stored.has_value() && fence != nullptr) {
+  // (With `error`, `stored` is the cached exception, if any.)
+  if (stored.has_value() && fence != nullptr) {
     std::shared_lock<std::shared_mutex> lock(clear_mu_);
     if (generation_.load(std::memory_order_acquire) == ticket.generation) {
       Store(key, std::move(*stored), *fence);
@@ -144,8 +200,32 @@ void FunctionCache::Finish(const Ticket& ticket, const std::string& key,
   ticket.flight->finished.notify_all();
 }
 
+bool FunctionCache::StoreFenced(const std::string& key, StoredValue stored,
+                                const Fence& fence, uint64_t generation) {
+  if (!enabled()) return false;
+  std::shared_lock<std::shared_mutex> lock(clear_mu_);
+  if (generation_.load(std::memory_order_acquire) != generation) return false;
+  return Store(key, std::move(stored), fence);
+}
+
+int64_t FunctionCache::EntryTtlMs(std::string_view key, int64_t ttl_ms) const {
+  if (options_.expire_jitter <= 0) return ttl_ms;
+  const int64_t base =
+      ttl_ms > 0 ? ttl_ms : (options_.expire > 0 ? options_.expire * 1000 : 0);
+  if (base <= 0) return ttl_ms;  // never expires: nothing to spread
+  // u in [0, 1), the same for the same key and time (deterministic under a
+  // fake clock), spread evenly over keys written at the same time.
+  const uint64_t h =
+      StableHash(key, static_cast<uint64_t>(clock_->NowMillis()));
+  const double u = static_cast<double>(h >> 11) * 0x1.0p-53;
+  const int64_t jittered = static_cast<int64_t>(
+      static_cast<double>(base) * (1.0 - options_.expire_jitter * u));
+  return std::max<int64_t>(1, std::min(base, jittered));
+}
+
 bool FunctionCache::Store(const std::string& key, StoredValue value,
                           const Fence& fence) {
+  value.ttl_ms = EntryTtlMs(key, value.ttl_ms);
   try {
     // Every store of a computed value is fenced: the backend refuses it if
     // a clear began (here or in another process) since the lookup.
@@ -179,6 +259,72 @@ void FunctionCache::ReportBackendError(const char* operation,
     absl::StrAppend(&message, " (", suppressed, " more since the last line)");
   }
   Log(LogLevel::kWarning, message, options_.name, options_.backend);
+}
+
+void FunctionCache::ReportRefreshError(std::string_view what) {
+  counters_.Add(kRefreshErrors);
+  const int64_t now = SteadyNowMs();
+  int64_t last = last_refresh_log_ms_.load(std::memory_order_relaxed);
+  if ((last != INT64_MIN && now - last < kErrorLogIntervalMs) ||
+      !last_refresh_log_ms_.compare_exchange_strong(
+          last, now, std::memory_order_relaxed)) {
+    suppressed_refresh_logs_.fetch_add(1, std::memory_order_relaxed);
+    return;
+  }
+  const int64_t suppressed =
+      suppressed_refresh_logs_.exchange(0, std::memory_order_relaxed);
+  std::string message = absl::StrCat(
+      "background refresh failed: ", std::string(what),
+      "; the cached value stays until it expires. Refresh errors of this "
+      "function are logged at most every ",
+      kErrorLogIntervalMs / 1000, " s");
+  if (suppressed > 0) {
+    absl::StrAppend(&message, " (", suppressed, " more since the last line)");
+  }
+  Log(LogLevel::kWarning, message, options_.name, options_.backend);
+}
+
+bool FunctionCache::BeginRefresh(const std::string& key) {
+  std::lock_guard<std::mutex> lock(g_refresh_mu);
+  const uint64_t now = g_fork_generation.load();
+  auto [it, inserted] = refreshing_.try_emplace(key, now);
+  if (!inserted && it->second == now) return false;
+  it->second = now;
+  return true;
+}
+
+void FunctionCache::EndRefresh(const std::string& key) {
+  std::lock_guard<std::mutex> lock(g_refresh_mu);
+  refreshing_.erase(key);
+}
+
+int64_t FunctionCache::Invalidate(const std::string& key,
+                                  const TypedPattern& pattern) {
+  return CascadeInvalidate(shared_from_this(), key, pattern);
+}
+
+int64_t FunctionCache::InvalidateLocal(const std::string& key) {
+  if (!enabled()) return 0;
+  std::unique_lock<std::shared_mutex> lock(clear_mu_);
+  // Every computation of this function that began before is not stored
+  // (conservative: a per-key fence would spare the other keys, but the
+  // backends fence whole namespaces or buckets anyway). Only this key's
+  // flight is dropped: callers of other keys may still join theirs.
+  generation_.fetch_add(1, std::memory_order_acq_rel);
+  {
+    std::lock_guard<std::mutex> flights_lock(flights_mu_);
+    flights_.erase(key);
+  }
+  try {
+    return ns_->Invalidate(key);
+  } catch (const std::exception& e) {
+    CountError();
+    Log(LogLevel::kError,
+        absl::StrCat("invalidate failed: ", e.what(),
+                     " (reported to the caller as ca::ClearError)"),
+        options_.name, options_.backend);
+    throw;
+  }
 }
 
 int64_t FunctionCache::ClearAll() {

@@ -26,6 +26,7 @@
 #include "absl/container/flat_hash_map.h"
 #include "absl/functional/function_ref.h"
 #include "core/backend.h"
+#include "core/cache_policies.h"
 #include "core/dependency.h"
 #include "core/internal/striped_counters.h"
 
@@ -58,6 +59,18 @@ struct ResolvedOptions {
   bool explicit_param_names = false;  // `params` given by the user
   std::vector<ParamInfo> keyed_params;
   std::vector<CacheDependency> dependencies;
+  // TTL jitter in [0, 1) (CacheOptions::expire_jitter); 0: none.
+  double expire_jitter = 0;
+  // Refresh-ahead age in milliseconds (CacheOptions::refresh_after); 0: off.
+  int64_t refresh_after_ms = 0;
+  // Lifetime of a cached exception (CacheOptions::cache_exceptions); 0: off.
+  int64_t exception_ttl_ms = 0;
+  // Values are stored in an envelope with their write time (refresh-ahead,
+  // cached exceptions; core/internal/envelope.h).
+  bool envelope = false;
+  // CacheOptions::cache_exceptions and ::unless, checked.
+  ExceptionCaching exceptions;
+  ResultFilter unless;
 };
 
 // A partial clear by position, encoded in both key formats (a cascade may
@@ -89,6 +102,12 @@ struct NamedPattern {
 struct Flight {
   // The namespace's InvalidationGeneration when the computation began.
   uint64_t ns_generation = 0;
+  // The process's fork generation when it began: a child never joins a
+  // computation of its parent (whose thread it does not have).
+  uint64_t fork_generation = 0;
+  // Async functions: where joiners find the pending result (the leader's
+  // object, set before the flight is published; see cached_function.h).
+  std::shared_ptr<void> async;
   std::mutex mu;
   std::condition_variable finished;
   bool done = false;                  // guarded by mu
@@ -99,9 +118,15 @@ struct Flight {
 // Thread safety: every public method may be called from any thread.
 class FunctionCache : public std::enable_shared_from_this<FunctionCache> {
  public:
-  // `ns` is null for a pass-through function (limit or expire 0).
+  // `ns` is null for a pass-through function (limit or expire 0). `clock`
+  // is the backends' clock (TTL jitter, envelope times of in-process
+  // values); `stamp_clock` times the envelopes of serialized values, which
+  // other processes (hosts) read: a real-time clock unless tests override
+  // it. Both outlive the function.
   FunctionCache(ResolvedOptions options, std::shared_ptr<CacheNamespace> ns,
-                ValueFormat format, KeyFormat key_format);
+                ValueFormat format, KeyFormat key_format,
+                const Clock* clock = nullptr,
+                const Clock* stamp_clock = nullptr);
   ~FunctionCache();
 
   FunctionCache(const FunctionCache&) = delete;
@@ -149,19 +174,36 @@ class FunctionCache : public std::enable_shared_from_this<FunctionCache> {
     bool leader = false;
     uint64_t generation = 0;
   };
-  Ticket JoinOrLead(const std::string& key);
+  // `async`: the leader's pending-result object for async functions
+  // (published with the flight). `force`: always lead, replacing a flight
+  // in progress (refresh(args)).
+  Ticket JoinOrLead(const std::string& key,
+                    std::shared_ptr<void> async = nullptr, bool force = false);
 
   // Blocks until the flight is done; returns its value or rethrows its error.
   static std::shared_ptr<const void> Wait(Flight& flight);
 
-  // Ends a flight led by the caller. With `error`, or without `fence` (the
-  // lookup failed), nothing is stored. Otherwise `stored` (if set) is stored
-  // under `key` unless a clear began since the ticket was taken (in this
-  // process) or since the lookup that produced `fence` (in the backend, any
+  // Ends a flight led by the caller, which gets `value` or `error`. Without
+  // `stored`, or without `fence` (the lookup failed), nothing is stored.
+  // Otherwise `stored` (the value, or a cached exception) is stored under
+  // `key` unless a clear began since the ticket was taken (in this process)
+  // or since the lookup that produced `fence` (in the backend, any
   // process): the value may predate the clear.
   void Finish(const Ticket& ticket, const std::string& key,
               std::shared_ptr<const void> value, std::exception_ptr error,
               std::optional<StoredValue> stored, const Fence* fence);
+
+  // Stores `stored` under `key` unless a clear began (in this process) since
+  // `generation` was read, or (in the backend) since the lookup of `fence`.
+  // Returns whether it was stored; backend errors are counted and logged.
+  // For stores outside a flight: background refreshes, put().
+  bool StoreFenced(const std::string& key, StoredValue stored,
+                   const Fence& fence, uint64_t generation);
+
+  // The clear generation now (moved by every clear in this process).
+  uint64_t generation() const {
+    return generation_.load(std::memory_order_acquire);
+  }
 
   // Clears every entry and cascades to dependents. Returns the total count.
   // Throws ClearError when some function could not be cleared.
@@ -180,6 +222,34 @@ class FunctionCache : public std::enable_shared_from_this<FunctionCache> {
   // (flush_cache fences every function it flushes this way, then flushes
   // the backend once).
   void FenceComputations();
+
+  // Invalidates the entry `key` (this function's key format) of this
+  // function and of its siblings, and clears dependents as a clear by
+  // `pattern` (the same call, every keyed parameter given) would. Returns
+  // the total count. Throws ClearError.
+  int64_t Invalidate(const std::string& key, const TypedPattern& pattern);
+  // The local part (no cascade): fences computations of this function that
+  // began before (all keys, conservatively), drops the flight of `key`, and
+  // removes the entry from the backend. Throws what the backend throws.
+  int64_t InvalidateLocal(const std::string& key);
+
+  // Refresh-ahead bookkeeping: at most one background refresh per key at a
+  // time. BeginRefresh returns false when one is already pending for `key`.
+  bool BeginRefresh(const std::string& key);
+  void EndRefresh(const std::string& key);
+  // A background refresh stored its value / failed (the old value stays;
+  // counted and logged through core/log.h, rate-limited).
+  void CountRefresh() { counters_.Add(kRefreshes); }
+  void ReportRefreshError(std::string_view what);
+  int64_t refreshes() const { return counters_.Sum(kRefreshes); }
+  int64_t refresh_errors() const { return counters_.Sum(kRefreshErrors); }
+
+  // The lifetime to store with an entry of `key`: `ttl_ms` (0: the
+  // function's expire) shortened by the TTL jitter, if any. 0 when the
+  // entry should live as long as the function's expire says.
+  int64_t EntryTtlMs(std::string_view key, int64_t ttl_ms) const;
+  // Envelope times (milliseconds of `stamp_clock`).
+  int64_t StampNow() const { return stamp_clock_->NowMillis(); }
 
   // Converts a by-position pattern into a by-name one (for cascading), and a
   // by-name one back into this function's positional pattern. The latter
@@ -220,16 +290,28 @@ class FunctionCache : public std::enable_shared_from_this<FunctionCache> {
   const ValueFormat format_;
   const KeyFormat key_format_;
   const std::shared_ptr<DependencyNode> node_;
+  const Clock* const clock_;
+  const Clock* const stamp_clock_;
 
   // Bumped on every call: striped per thread, so hits on many cores do not
   // share a cache line.
-  enum Counter : size_t { kHits, kMisses, kErrors, kNumCounters };
+  enum Counter : size_t {
+    kHits,
+    kMisses,
+    kErrors,
+    kRefreshes,
+    kRefreshErrors,
+    kNumCounters
+  };
   StripedCounters<kNumCounters> counters_;
   std::atomic<uint64_t> finished_flights_{0};
   // Steady-clock milliseconds of the last logged backend error.
   std::atomic<int64_t> last_error_log_ms_{INT64_MIN};
   // Lines not logged since the last one (rate limit).
   std::atomic<int64_t> suppressed_logs_{0};
+  // The same for background refresh errors.
+  std::atomic<int64_t> last_refresh_log_ms_{INT64_MIN};
+  std::atomic<int64_t> suppressed_refresh_logs_{0};
 
   // Bumped by every clear. A flight remembers the value it saw when it began
   // and stores its result only if no clear happened since.
@@ -240,6 +322,9 @@ class FunctionCache : public std::enable_shared_from_this<FunctionCache> {
   // Guards the single-flight table.
   std::mutex flights_mu_;
   absl::flat_hash_map<std::string, std::shared_ptr<Flight>> flights_;
+  // Keys with a background refresh pending, with the fork generation they
+  // were added in; guarded by a process-wide lock (function_cache.cc).
+  absl::flat_hash_map<std::string, uint64_t> refreshing_;
 };
 
 }  // namespace internal
