@@ -125,8 +125,8 @@ void BM_Hit(benchmark::State& state) {
   ca::CacheOptions o{.expire = 3600, .backend = kMemory};
   if (state.range(0) == 1) o.refresh_after = std::chrono::minutes(30);
   if (state.range(0) == 2) {
-    o.cache_exceptions = ca::CacheExceptions<std::out_of_range>(
-        std::chrono::seconds(5));
+    o.cache_exceptions =
+        ca::CacheExceptions<std::out_of_range>(std::chrono::seconds(5));
   }
   auto f = ca::cache(o, Add);
   f(1, 2);

@@ -151,8 +151,10 @@ template <typename R, typename... Args>
 class CachedFunction<R(Args...)> {
   using Async = internal::AsyncResult<R>;
   static constexpr bool kAsync = Async::kAsync;
-  // What an entry holds: R, or T for an async function.
-  using V = typename Async::Value;
+  // What an entry holds: R, or T for an async function (a placeholder for
+  // std::future<void>, refused below, so that only that message shows).
+  using V = std::conditional_t<std::is_void_v<typename Async::Value>, char,
+                               typename Async::Value>;
 
   static_assert(!std::is_void_v<R>,
                 "cache_alchemy: this function returns void, so there is "
@@ -166,7 +168,8 @@ class CachedFunction<R(Args...)> {
                 "cache_alchemy: the result type is not copyable (move-only, "
                 "such as std::unique_ptr): every caller gets a copy of the "
                 "cached value. Return a std::shared_ptr<const T> instead.");
-  static_assert(!kAsync || (!std::is_void_v<V> && !std::is_reference_v<V> &&
+  static_assert(!kAsync || (!std::is_void_v<typename Async::Value> &&
+                            !std::is_reference_v<V> &&
                             std::is_copy_constructible_v<V>),
                 "cache_alchemy: an async function's future must carry a "
                 "copyable value (not void, not a reference, not move-only): "

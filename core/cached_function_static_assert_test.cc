@@ -87,6 +87,57 @@ TEST(CachedFunctionStaticAssertTest, EachMisuseSaysWhatToDo) {
   EXPECT_LE(Count(output, "error:"), 10u) << output;
 }
 
+constexpr char kAsyncMisuses[] = R"(
+#include <future>
+void FutureOfVoid() {
+  ca::memory_cache([](int) { return std::async([] {}); });
+}
+void FutureOfMoveOnly() {
+  ca::memory_cache([](int) {
+    std::promise<std::unique_ptr<int>> p;
+    return p.get_future();
+  });
+}
+void UnlessWithoutAFixedSignature() {
+  ca::CacheOptions o{.unless = [](const auto& v) { return !v; }};
+}
+)";
+
+constexpr char kAsyncCorrectUses[] = R"(
+#include <future>
+void Uses() {
+  auto f = ca::memory_cache([](int n) {
+    return std::async(std::launch::deferred, [n] { return n; });
+  });
+  auto g = ca::memory_cache([](int n) {
+    std::promise<std::string> p;
+    p.set_value(std::to_string(n));
+    return p.get_future().share();
+  });
+  ca::CacheOptions o{.unless = [](const std::string& s) { return s.empty(); }};
+}
+)";
+
+TEST(CachedFunctionStaticAssertTest, AsyncMisusesSayWhatToDo) {
+  std::string output;
+  ASSERT_NE(CompileSnippet(std::string(kHeader) + kAsyncMisuses, &output,
+                           "async_misuses"),
+            0);
+  EXPECT_EQ(Count(output,
+                  "an async function's future must carry a copyable "
+                  "value"),
+            2u)
+      << output;
+  EXPECT_THAT(output, HasSubstr("`unless` needs a callable with one fixed "
+                                "signature"));
+  EXPECT_LE(Count(output, "error:"), 4u) << output;
+  std::string correct;
+  EXPECT_EQ(CompileSnippet(std::string(kHeader) + kAsyncCorrectUses, &correct,
+                           "async_correct"),
+            0)
+      << correct;
+}
+
 TEST(CachedFunctionStaticAssertTest, TheCorrectUsesCompile) {
   std::string output;
   EXPECT_EQ(
