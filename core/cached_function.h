@@ -482,14 +482,15 @@ class CachedFunction<R(Args...)> {
   // (`unless` said so, or it does not encode: counted as an error).
   std::optional<StoredValue> EncodeForStore(
       const std::shared_ptr<const V>& value) const {
-    if (unless_ != nullptr && (*unless_)(value.get())) return std::nullopt;
+    // Never throws: a flight must always be finished.
     try {
+      if (unless_ != nullptr && (*unless_)(value.get())) return std::nullopt;
       if (enveloped_) {
         return internal::EncodeEnvelopeValue<V>(format_, state_->StampNow(),
                                                 value);
       }
       return ValueCodec<V>::Encode(format_, value);
-    } catch (const std::exception&) {
+    } catch (...) {
       state_->CountError();
       return std::nullopt;
     }
@@ -506,7 +507,7 @@ class CachedFunction<R(Args...)> {
     try {
       return internal::EncodeEnvelopeError<V>(
           format_, state_->StampNow(), options.exception_ttl_ms, error, index);
-    } catch (const std::exception&) {
+    } catch (...) {
       state_->CountError();
       return std::nullopt;
     }

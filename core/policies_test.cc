@@ -517,6 +517,32 @@ TEST_F(PoliciesTest, UnlessSkipsStoringSomeResults) {
   EXPECT_EQ(f.size(), 1);
 }
 
+// A predicate that throws (it must not) stores nothing, and the callers
+// that joined the computation still get its value.
+TEST_F(PoliciesTest, AThrowingUnlessStoresNothingAndHangsNoOne) {
+  auto o = Opts();
+  o.unless = [](const int&) -> bool { throw std::runtime_error("oops"); };
+  std::atomic<int> calls{0};
+  Gate entered, release;
+  auto f = ca::cache(o, [&](int a) {
+    ++calls;
+    entered.Open();
+    release.Wait();
+    return a;
+  });
+  std::atomic<int> sum{0};
+  std::thread leader([&] { sum += f(1); });
+  entered.Wait();
+  std::thread joiner([&] { sum += f(1); });
+  std::this_thread::sleep_for(milliseconds(20));
+  release.Open();
+  leader.join();
+  joiner.join();
+  EXPECT_EQ(sum.load(), 2);
+  EXPECT_EQ(f.size(), 0);
+  EXPECT_GE(f.errors(), 1);
+}
+
 TEST_F(PoliciesTest, UnlessAlsoGovernsBackgroundRefreshes) {
   auto o = Opts();
   o.refresh_after = seconds(10);

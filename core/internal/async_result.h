@@ -100,8 +100,12 @@ class AsyncPending {
     for (std::promise<T>& p : waiters) {
       if (error_ != nullptr) {
         p.set_exception(error_);
-      } else {
-        p.set_value(*value_);
+        continue;
+      }
+      try {
+        p.set_value(*value_);  // a copy of T, which may throw
+      } catch (...) {
+        p.set_exception(std::current_exception());
       }
     }
   }
