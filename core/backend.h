@@ -44,8 +44,9 @@ namespace cache_alchemy {
 // and `RedisClient::Subscribe`. Version 3 added the fence of
 // `CacheNamespace::Lookup`/`Store`, `Backend::key_format` and
 // `Backend::kRequiresStableName`, and `NamespaceSpec::name` carries the
-// function's signature.
-inline constexpr int32_t kPluginAbiVersion = 3;
+// function's signature. Version 4 added `RedisClient::buckets` and
+// `RedisClient::DurableCommand` (Redis Cluster and Sentinel).
+inline constexpr int32_t kPluginAbiVersion = 4;
 
 // Identifies the C++ standard library ABI a plugin was built with (libstdc++'s
 // dual ABI changes the layout of std::string). Checked on load like the

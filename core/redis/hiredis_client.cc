@@ -16,7 +16,6 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "absl/strings/string_view.h"
-
 namespace cache_alchemy {
 namespace redis {
 namespace {
@@ -257,6 +256,7 @@ redisContext* OpenRedisContext(const RedisEndpoint& endpoint,
   }
   if (endpoint.db != 0)
     hello.push_back({"SELECT", std::to_string(endpoint.db)});
+  if (endpoint.master_only) hello.push_back({"ROLE"});
   for (const auto& cmd : hello) {
     std::vector<const char*> argv;
     std::vector<size_t> lens;
@@ -272,8 +272,16 @@ redisContext* OpenRedisContext(const RedisEndpoint& endpoint,
       throw std::runtime_error(absl::StrCat("redis ", endpoint.Describe(), ": ",
                                             cmd[0], " failed: ", error));
     }
-    const bool failed = reply->type == REDIS_REPLY_ERROR;
+    bool failed = reply->type == REDIS_REPLY_ERROR;
     std::string message = failed ? std::string(reply->str, reply->len) : "";
+    if (!failed && cmd[0] == "ROLE") {
+      const RedisReply role = Convert(reply);
+      const std::string is =
+          role.elements.empty() ? "unknown" : role.elements[0].str;
+      failed = is != "master";
+      message = absl::StrCat("the server is a ", is,
+                             ", not a master (a failover moved the master)");
+    }
     freeReplyObject(reply);
     if (failed) {
       redisFree(ctx);
@@ -337,29 +345,38 @@ void HiredisClient::DropIdle() {
   dropped.swap(idle_);
 }
 
-std::vector<RedisReply> HiredisClient::Run(const Argv* commands, size_t count) {
-  FailFastIfCoolingDown();
+namespace {
+
+void AppendArgv(redisContext* ctx, const std::vector<std::string>& cmd) {
   std::vector<const char*> argv;
   std::vector<size_t> lens;
+  argv.reserve(cmd.size());
+  lens.reserve(cmd.size());
+  for (const auto& a : cmd) {
+    argv.push_back(a.data());
+    lens.push_back(a.size());
+  }
+  redisAppendCommandArgv(ctx, static_cast<int>(argv.size()), argv.data(),
+                         lens.data());
+}
+
+}  // namespace
+
+std::vector<RedisReply> HiredisClient::Run(const Argv* commands, size_t count,
+                                           bool durable) {
+  FailFastIfCoolingDown();
+  static const Argv kRole = {"ROLE"};
+  const size_t expected = count + (durable ? 1 : 0);
   for (int attempt = 0;; ++attempt) {
     bool reused = false;
     ConnectionPtr conn = Acquire(&reused);
     redisContext* ctx = conn->ctx;
-    for (size_t c = 0; c < count; ++c) {
-      const Argv& cmd = commands[c];
-      argv.clear();
-      lens.clear();
-      for (const auto& a : cmd) {
-        argv.push_back(a.data());
-        lens.push_back(a.size());
-      }
-      redisAppendCommandArgv(ctx, static_cast<int>(argv.size()), argv.data(),
-                             lens.data());
-    }
+    for (size_t c = 0; c < count; ++c) AppendArgv(ctx, commands[c]);
+    if (durable) AppendArgv(ctx, kRole);
     std::vector<RedisReply> replies;
-    replies.reserve(count);
+    replies.reserve(expected);
     bool ok = true;
-    for (size_t i = 0; i < count; ++i) {
+    for (size_t i = 0; i < expected; ++i) {
       void* raw = nullptr;
       if (redisGetReply(ctx, &raw) != REDIS_OK || raw == nullptr) {
         ok = false;
@@ -371,6 +388,18 @@ std::vector<RedisReply> HiredisClient::Run(const Argv* commands, size_t count) {
     }
     if (ok) {
       round_trips_.fetch_add(1, std::memory_order_relaxed);
+      if (durable) {
+        RedisReply role = std::move(replies.back());
+        replies.pop_back();
+        bool broken = false;
+        try {
+          AwaitReplicas(ctx, role, commands[0].empty() ? "" : commands[0][0],
+                        &broken);
+        } catch (...) {
+          if (!broken) Release(std::move(conn));
+          throw;
+        }
+      }
       Release(std::move(conn));
       return replies;
     }
@@ -401,6 +430,57 @@ std::vector<RedisReply> HiredisClient::Run(const Argv* commands, size_t count) {
   }
 }
 
+void HiredisClient::AwaitReplicas(redisContext* ctx, const RedisReply& role,
+                                  const std::string& what, bool* broken) {
+  // ROLE on a master: ["master", offset, [[ip, port, acked offset], ...]]
+  // with the replicas online (https://redis.io/commands/role/). On a
+  // replica the write itself was refused (READONLY): nothing to wait for.
+  if (role.is_error()) {
+    throw std::runtime_error(absl::StrCat(
+        "redis ", endpoint_.Describe(), ": ", what,
+        " ran, but ROLE was refused (", role.str,
+        "); writes that must survive a failover need ROLE and WAIT"));
+  }
+  if (role.type != RedisReply::Type::kArray || role.elements.size() < 3 ||
+      role.elements[0].str != "master") {
+    return;
+  }
+  const size_t replicas = role.elements[2].elements.size();
+  if (replicas == 0) return;  // nothing can be promoted with a stale copy
+  // WAIT covers every write this connection made (the replication stream
+  // is ordered, so also every earlier write of the master). Its timeout
+  // must fit in the socket's.
+  const int wait_ms = endpoint_.wait_timeout_ms;
+  redisSetTimeout(ctx, ToTimeval(wait_ms + endpoint_.timeout_ms));
+  const std::string n = std::to_string(replicas);
+  const std::string ms = std::to_string(wait_ms);
+  const char* argv[] = {"WAIT", n.c_str(), ms.c_str()};
+  const size_t lens[] = {4, n.size(), ms.size()};
+  auto* reply = static_cast<redisReply*>(redisCommandArgv(ctx, 3, argv, lens));
+  if (reply == nullptr) {
+    *broken = true;
+    throw std::runtime_error(
+        absl::StrCat("redis ", endpoint_.Describe(), ": ", what,
+                     " ran, but WAIT failed: ", ctx->errstr));
+  }
+  redisSetTimeout(ctx, ToTimeval(endpoint_.timeout_ms));
+  round_trips_.fetch_add(1, std::memory_order_relaxed);
+  const RedisReply acked = Convert(reply);
+  freeReplyObject(reply);
+  if (acked.type != RedisReply::Type::kInteger ||
+      acked.integer < static_cast<int64_t>(replicas)) {
+    throw std::runtime_error(absl::StrCat(
+        "redis ", endpoint_.Describe(), ": ", what, " ran on the master, but ",
+        acked.is_error()
+            ? absl::StrCat("WAIT was refused (", acked.str, ")")
+            : absl::StrCat("only ", acked.integer, " of ", replicas,
+                           " replicas acknowledged it "
+                           "within ",
+                           wait_ms, " ms"),
+        ": a failover now could undo it"));
+  }
+}
+
 RedisReply HiredisClient::Command(const std::vector<std::string>& argv) {
   std::vector<RedisReply> replies = Run(&argv, 1);
   return std::move(replies.front());
@@ -416,6 +496,17 @@ std::unique_ptr<RedisSubscription> HiredisClient::Subscribe(
     const std::vector<std::string>& channels,
     RedisSubscriptionListener* listener) {
   return MakeHiredisSubscription(endpoint_, channels, listener);
+}
+
+RedisReply HiredisClient::DurableCommand(const std::vector<std::string>& argv) {
+  std::vector<RedisReply> replies = Run(&argv, 1, endpoint_.durable_writes);
+  return std::move(replies.front());
+}
+
+std::vector<RedisReply> HiredisClient::PipelineDurable(
+    const std::vector<std::vector<std::string>>& commands) {
+  if (commands.empty()) return {};
+  return Run(commands.data(), commands.size(), endpoint_.durable_writes);
 }
 
 }  // namespace redis
