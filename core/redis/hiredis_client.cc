@@ -16,6 +16,9 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "absl/strings/string_view.h"
+#include "core/redis/cluster_client.h"
+#include "core/redis/cluster_url.h"
+
 namespace cache_alchemy {
 namespace redis {
 namespace {
@@ -512,6 +515,9 @@ std::vector<RedisReply> HiredisClient::PipelineDurable(
 }  // namespace redis
 
 std::shared_ptr<RedisClient> RedisClient::FromUrl(const std::string& url) {
+  if (redis::IsClusterUrl(url)) {
+    return std::make_shared<redis::ClusterClient>(redis::ParseClusterUrl(url));
+  }
   return std::make_shared<redis::HiredisClient>(redis::ParseRedisUrl(url));
 }
 
