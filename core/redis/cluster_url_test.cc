@@ -120,6 +120,8 @@ TEST(ClusterUrlTest, FromUrlDispatchesOnTheScheme) {
   EXPECT_EQ(
       RedisClient::FromUrl("redis-cluster://127.0.0.1:1?buckets=8")->buckets(),
       8);
+  EXPECT_EQ(RedisClient::FromUrl("redis-sentinel://127.0.0.1:1/m")->buckets(),
+            1);
   EXPECT_EQ(RedisClient::FromUrl("redis://127.0.0.1:1")->buckets(), 1);
   EXPECT_THROW(RedisClient::FromUrl("redis-cluster://"), std::invalid_argument);
 }

@@ -18,6 +18,7 @@
 #include "absl/strings/string_view.h"
 #include "core/redis/cluster_client.h"
 #include "core/redis/cluster_url.h"
+#include "core/redis/sentinel_client.h"
 
 namespace cache_alchemy {
 namespace redis {
@@ -517,6 +518,10 @@ std::vector<RedisReply> HiredisClient::PipelineDurable(
 std::shared_ptr<RedisClient> RedisClient::FromUrl(const std::string& url) {
   if (redis::IsClusterUrl(url)) {
     return std::make_shared<redis::ClusterClient>(redis::ParseClusterUrl(url));
+  }
+  if (redis::IsSentinelUrl(url)) {
+    return std::make_shared<redis::SentinelClient>(
+        redis::ParseSentinelUrl(url));
   }
   return std::make_shared<redis::HiredisClient>(redis::ParseRedisUrl(url));
 }
