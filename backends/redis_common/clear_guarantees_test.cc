@@ -1,5 +1,6 @@
 // The clear guarantees of CONTRACT.md section 1 on the three Redis backends,
-// against private redis-servers: a clear in another process fences a
+// on each deployment (a private redis-server, a Redis Cluster, Sentinel;
+// testing/redis_deployment.h): a clear in another process fences a
 // computation here, a clear that could not reach Redis throws (and a cascade
 // says which functions it could not clear), `limit` never evicts the newest
 // entry, and distributed functions need a stable explicit name.
@@ -14,19 +15,25 @@
 #include <stdexcept>
 #include <string>
 #include <thread>
+#include <tuple>
+#include <utility>
 
 #include "absl/synchronization/notification.h"
 #include "cache_alchemy/cache_alchemy.h"
+#include "core/redis_key_slot.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "testing/redis_deployment.h"
 #include "testing/redis_server.h"
 
 namespace ca = cache_alchemy;
 
 namespace {
 
+using ::cache_alchemy::testing::Deployment;
+using ::cache_alchemy::testing::DeploymentName;
 using ::cache_alchemy::testing::RedisServer;
-using ::cache_alchemy::testing::SharedRedisServer;
+using ::cache_alchemy::testing::SharedDeploymentUrl;
 using ::testing::HasSubstr;
 
 constexpr char kJson[] = "cache_alchemy.backends.json.DistributedJsonCache";
@@ -56,16 +63,22 @@ bool WaitFor(const std::function<bool()>& done) {
   return true;
 }
 
-class ClearGuaranteesTest : public ::testing::TestWithParam<const char*> {
+class ClearGuaranteesTest
+    : public ::testing::TestWithParam<std::tuple<const char*, Deployment>> {
  protected:
-  void SetUp() override { Use(SharedRedisServer()->url()); }
+  void SetUp() override { Use(SharedDeploymentUrl(deployment())); }
+  const char* backend() const { return std::get<0>(GetParam()); }
+  Deployment deployment() const { return std::get<1>(GetParam()); }
+  // These tests stop a private single server; a cluster's or Sentinel's
+  // master dying is failover_test's.
+  bool SingleOnly() const { return deployment() != Deployment::kSingle; }
   void Use(const std::string& url) {
     redis_ = ca::RedisClient::FromUrl(url);
     redis_->Command({"FLUSHALL"});
     config_ = std::make_unique<ca::config::DefaultConfig>();
     config_->cache_redis_client = redis_;
   }
-  bool Pushed() const { return std::string(GetParam()) == kDistributedMemory; }
+  bool Pushed() const { return std::string(backend()) == kDistributedMemory; }
   int64_t Received() {
     return Pushed()
                ? ca::backend_stats(kDistributedMemory)["invalidations_received"]
@@ -92,7 +105,7 @@ struct Source {
 
 TEST_P(ClearGuaranteesTest, ClearInAnotherProcessFencesAComputationHere) {
   Source source;
-  auto f = ca::cache({.backend = GetParam(), .name = "fence:remote"},
+  auto f = ca::cache({.backend = backend(), .name = "fence:remote"},
                      [&](int) { return source.Read(); });
   int first = 0;
   std::thread caller([&] { first = f(0); });
@@ -102,9 +115,8 @@ TEST_P(ClearGuaranteesTest, ClearInAnotherProcessFencesAComputationHere) {
   // Another process changes nothing here but clears: its clear has returned
   // when the child exits.
   EXPECT_EQ(InChild([&] {
-              auto g =
-                  ca::cache({.backend = GetParam(), .name = "fence:remote"},
-                            [](int) { return -1; });
+              auto g = ca::cache({.backend = backend(), .name = "fence:remote"},
+                                 [](int) { return -1; });
               g.cache_clear();
               return 0;
             }),
@@ -119,10 +131,11 @@ TEST_P(ClearGuaranteesTest, ClearInAnotherProcessFencesAComputationHere) {
 }
 
 TEST_P(ClearGuaranteesTest, ClearThatCannotReachRedisThrows) {
+  if (SingleOnly()) GTEST_SKIP() << "//backends/redis_common:failover_test";
   RedisServer server;
   Use(server.url());
   int calls = 0;
-  auto f = ca::cache({.strict = true, .backend = GetParam(), .name = "down"},
+  auto f = ca::cache({.strict = true, .backend = backend(), .name = "down"},
                      [&calls](int x) { return ++calls, x; });
   f(1);
   f(1);
@@ -130,7 +143,7 @@ TEST_P(ClearGuaranteesTest, ClearThatCannotReachRedisThrows) {
   server.Stop();
   EXPECT_THROW(f.cache_clear(), std::runtime_error);
   EXPECT_THROW(f.cache_clear(1), std::runtime_error);
-  EXPECT_THROW(ca::flush_cache(GetParam()), std::runtime_error);
+  EXPECT_THROW(ca::flush_cache(backend()), std::runtime_error);
   // Whatever this process held is gone all the same: the function answers
   // by computing (fail-open reads).
   f(1);
@@ -138,12 +151,13 @@ TEST_P(ClearGuaranteesTest, ClearThatCannotReachRedisThrows) {
 }
 
 TEST_P(ClearGuaranteesTest, CascadeSaysWhichFunctionsItCouldNotClear) {
+  if (SingleOnly()) GTEST_SKIP() << "//backends/redis_common:failover_test";
   RedisServer server;
   Use(server.url());
   int root_calls = 0;
   auto root = ca::cache({.backend = kMemory},
                         [&root_calls](int x) { return ++root_calls, x; });
-  auto remote = ca::cache({.backend = GetParam(),
+  auto remote = ca::cache({.backend = backend(),
                            .dependency = {ca::FunctionCacheDependency(root)},
                            .name = "down:dependent"},
                           [&](int x) { return root(x) * 2; });
@@ -154,27 +168,43 @@ TEST_P(ClearGuaranteesTest, CascadeSaysWhichFunctionsItCouldNotClear) {
     ADD_FAILURE() << "a cascade that could not clear a dependent returned";
   } catch (const std::runtime_error& e) {
     EXPECT_THAT(e.what(), HasSubstr("down:dependent"));
-    EXPECT_THAT(e.what(), HasSubstr(GetParam()));
+    EXPECT_THAT(e.what(), HasSubstr(backend()));
   }
   // The part that could be cleared was.
   root(3);
   EXPECT_EQ(root_calls, 2);
 }
 
-// Whether a Redis key is the value key of argument 1 (an int; text key).
-bool KeyOfOne(const std::string& key) {
-  return key.size() >= 3 && key.compare(key.size() - 3, 3, "}:1") == 0;
+// Whether a Redis key is the value key of int argument `a` (text key).
+bool KeyOf(const std::string& key, int a) {
+  const std::string suffix = "}:" + std::to_string(a);
+  return key.size() >= suffix.size() &&
+         key.compare(key.size() - suffix.size(), suffix.size(), suffix) == 0;
+}
+
+// Two int arguments whose keys share a bucket (CRC16 of the key mod the
+// bucket count, docs/redis.md), the first one's key bytes greater: `limit`
+// applies per bucket on a cluster.
+std::pair<int, int> TwoArgumentsInOneBucket(int buckets) {
+  for (int a = 2;; ++a) {
+    const std::string key = std::to_string(a);
+    if (key > "1" &&
+        ca::RedisCrc16(key) % buckets == ca::RedisCrc16("1") % buckets) {
+      return {a, 1};
+    }
+  }
 }
 
 TEST_P(ClearGuaranteesTest, LimitOneNeverEvictsTheNewest) {
   int calls = 0;
-  auto f = ca::cache({.limit = 1, .backend = GetParam(), .name = "limit:ties"},
+  auto f = ca::cache({.limit = 1, .backend = backend(), .name = "limit:ties"},
                      [&calls](int x) { return ++calls, x; });
   int evicted_newest = 0;
+  const auto [older, newer] = TwoArgumentsInOneBucket(redis_->buckets());
   for (int round = 0; round < 100; ++round) {
     f.cache_clear();
-    f(2);
-    f(1);  // stored in the same millisecond as 2, most of the time
+    f(older);
+    f(newer);  // stored in the same millisecond, most of the time
     const int before = calls;
     if (Pushed()) {
       // The local store keeps 1 anyway; Redis must keep its timestamp too,
@@ -183,13 +213,13 @@ TEST_P(ClearGuaranteesTest, LimitOneNeverEvictsTheNewest) {
       const ca::RedisReply keys = redis_->Command({"KEYS", "*limit:ties*"});
       int kept = 0;
       for (const auto& k : keys.elements) {
-        if (KeyOfOne(k.str)) {
+        if (KeyOf(k.str, newer)) {
           ++kept;
         }
       }
       if (kept != 1) ++evicted_newest;
     }
-    f(1);
+    f(newer);
     if (calls != before) ++evicted_newest;
   }
   EXPECT_EQ(evicted_newest, 0);
@@ -197,19 +227,22 @@ TEST_P(ClearGuaranteesTest, LimitOneNeverEvictsTheNewest) {
 
 TEST_P(ClearGuaranteesTest, DistributedFunctionsNeedAnExplicitName) {
   try {
-    ca::cache({.backend = GetParam()}, [](int x) { return x; });
+    ca::cache({.backend = backend()}, [](int x) { return x; });
     ADD_FAILURE() << "wrapped a distributed function with a call-site name";
   } catch (const std::invalid_argument& e) {
     EXPECT_THAT(e.what(), HasSubstr(".name = "));
-    EXPECT_THAT(e.what(), HasSubstr(GetParam()));
+    EXPECT_THAT(e.what(), HasSubstr(backend()));
   }
 }
 
-INSTANTIATE_TEST_SUITE_P(Backends, ClearGuaranteesTest,
-                         ::testing::Values(kJson, kPickle, kDistributedMemory),
-                         [](const auto& info) {
-                           std::string name = info.param;
-                           return name.substr(name.rfind('.') + 1);
-                         });
+INSTANTIATE_TEST_SUITE_P(
+    BackendsAndDeployments, ClearGuaranteesTest,
+    ::testing::Combine(::testing::Values(kJson, kPickle, kDistributedMemory),
+                       ca::testing::AllDeployments()),
+    [](const auto& info) {
+      std::string name = std::get<0>(info.param);
+      return name.substr(name.rfind('.') + 1) + "_" +
+             DeploymentName(std::get<1>(info.param));
+    });
 
 }  // namespace
