@@ -3,6 +3,7 @@
 #include "testing/redis_cluster.h"
 
 #include <fcntl.h>
+#include <signal.h>
 #include <spawn.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -29,8 +30,11 @@ std::string CliBinary() {
   return bin != nullptr && *bin != '\0' ? bin : "/usr/bin/redis-cli";
 }
 
-// Runs `args` with stdout and stderr into `log`; returns the exit status.
-int RunTool(std::vector<std::string> args, const std::string& log) {
+// Runs `args` with stdout and stderr into `log`; returns the exit status,
+// or -1 if it ran longer than `timeout_ms` (then it is killed: redis-cli
+// waits for a cluster to join without a limit of its own).
+int RunTool(std::vector<std::string> args, const std::string& log,
+            int timeout_ms) {
   posix_spawn_file_actions_t actions;
   posix_spawn_file_actions_init(&actions);
   posix_spawn_file_actions_addopen(&actions, 1, log.c_str(),
@@ -46,8 +50,17 @@ int RunTool(std::vector<std::string> args, const std::string& log) {
   if (spawned != 0) {
     throw std::runtime_error("RedisCluster: cannot run " + args[0]);
   }
+  const auto deadline =
+      std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
   int status = 0;
-  waitpid(pid, &status, 0);
+  while (waitpid(pid, &status, WNOHANG) == 0) {
+    if (std::chrono::steady_clock::now() > deadline) {
+      kill(pid, SIGKILL);
+      waitpid(pid, &status, 0);
+      return -1;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
   return WIFEXITED(status) ? WEXITSTATUS(status) : 128;
 }
 
@@ -82,9 +95,12 @@ RedisCluster::RedisCluster(Options options) : options_(options) {
                                std::to_string(options_.replicas_per_master),
                                "--cluster-yes"});
   const std::string log = TempPath("redis-cli-cluster-create.log");
-  if (RunTool(create, log) != 0) {
+  const int status = RunTool(create, log, 30000);
+  if (status != 0) {
     throw std::runtime_error(
-        "RedisCluster: redis-cli --cluster create failed:\n" + ReadFile(log));
+        std::string("RedisCluster: redis-cli --cluster create ") +
+        (status < 0 ? "did not finish within 30 s" : "failed") + ":\n" +
+        ReadFile(log));
   }
   WaitUntilHealthy();
 }

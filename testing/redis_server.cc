@@ -70,17 +70,26 @@ RedisServer::RedisServer(Options options) : options_(std::move(options)) {
     if (mkdtemp(b2.data()) != nullptr)
       socket_path_ = std::string(b2.data()) + "/redis.sock";
   }
-  port_ = FreeLoopbackPort();
-  if (options_.cluster) {
-    do {
-      cluster_port_ = FreeLoopbackPort();
-    } while (cluster_port_ == port_);
-  }
   if (!options_.config.empty()) {
     std::ofstream(dir_ + "/redis.conf") << options_.config << "\n";
   }
   owner_ = getpid();
-  Start();
+  // A free port can be taken by another process (a test running in
+  // parallel) before the server binds it: then try other ports.
+  for (int attempt = 1;; ++attempt) {
+    port_ = FreeLoopbackPort();
+    if (options_.cluster) {
+      do {
+        cluster_port_ = FreeLoopbackPort();
+      } while (cluster_port_ == port_);
+    }
+    try {
+      Start();
+      return;
+    } catch (const std::runtime_error&) {
+      if (attempt == 3 || Log().find("in use") == std::string::npos) throw;
+    }
+  }
 }
 
 RedisServer::~RedisServer() {
