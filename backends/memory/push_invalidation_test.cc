@@ -40,6 +40,12 @@ using ::cache_alchemy::testing::DeploymentName;
 using ::cache_alchemy::testing::RedisServer;
 using ::cache_alchemy::testing::SharedDeploymentUrl;
 
+// Why the tests that stop a private server run on a single Redis only.
+constexpr char kFailoverTests[] =
+    "stops a private single server; a cluster's or Sentinel's master dying "
+    "under load: //backends/redis_common:cluster_failover_test and "
+    ":sentinel_failover_test";
+
 constexpr char kBackend[] =
     "cache_alchemy.backends.memory.DistributedMemoryCache";
 
@@ -338,8 +344,7 @@ TEST_P(PushInvalidationTest, KilledSubscriberNeverServesAStaleCopy) {
 
 TEST_P(PushInvalidationTest, ServerRestartNeverServesAStaleCopy) {
   if (deployment() != Deployment::kSingle) {
-    GTEST_SKIP() << "a private single server; a cluster's or Sentinel's "
-                    "master dying: //backends/redis_common:failover_test";
+    GTEST_SKIP() << kFailoverTests;
   }
   RedisServer server;
   Use(server.url());

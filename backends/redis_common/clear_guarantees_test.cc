@@ -36,6 +36,12 @@ using ::cache_alchemy::testing::RedisServer;
 using ::cache_alchemy::testing::SharedDeploymentUrl;
 using ::testing::HasSubstr;
 
+// Why the tests that stop a private server run on a single Redis only.
+constexpr char kFailoverTests[] =
+    "stops a private single server; a cluster's or Sentinel's master dying "
+    "under load: //backends/redis_common:cluster_failover_test and "
+    ":sentinel_failover_test";
+
 constexpr char kJson[] = "cache_alchemy.backends.json.DistributedJsonCache";
 constexpr char kPickle[] =
     "cache_alchemy.backends.pickle.DistributedPickleCache";
@@ -69,8 +75,8 @@ class ClearGuaranteesTest
   void SetUp() override { Use(SharedDeploymentUrl(deployment())); }
   const char* backend() const { return std::get<0>(GetParam()); }
   Deployment deployment() const { return std::get<1>(GetParam()); }
-  // These tests stop a private single server; a cluster's or Sentinel's
-  // master dying is failover_test's.
+  // Tests that stop a private single server; a cluster's or Sentinel's
+  // master dying is cluster_failover_test's and sentinel_failover_test's.
   bool SingleOnly() const { return deployment() != Deployment::kSingle; }
   void Use(const std::string& url) {
     redis_ = ca::RedisClient::FromUrl(url);
@@ -131,7 +137,7 @@ TEST_P(ClearGuaranteesTest, ClearInAnotherProcessFencesAComputationHere) {
 }
 
 TEST_P(ClearGuaranteesTest, ClearThatCannotReachRedisThrows) {
-  if (SingleOnly()) GTEST_SKIP() << "//backends/redis_common:failover_test";
+  if (SingleOnly()) GTEST_SKIP() << kFailoverTests;
   RedisServer server;
   Use(server.url());
   int calls = 0;
@@ -151,7 +157,7 @@ TEST_P(ClearGuaranteesTest, ClearThatCannotReachRedisThrows) {
 }
 
 TEST_P(ClearGuaranteesTest, CascadeSaysWhichFunctionsItCouldNotClear) {
-  if (SingleOnly()) GTEST_SKIP() << "//backends/redis_common:failover_test";
+  if (SingleOnly()) GTEST_SKIP() << kFailoverTests;
   RedisServer server;
   Use(server.url());
   int root_calls = 0;

@@ -35,6 +35,12 @@ using ::cache_alchemy::testing::SharedDeploymentUrl;
 using ::testing::HasSubstr;
 using ::testing::UnorderedElementsAre;
 
+// Why the tests that stop a private server run on a single Redis only.
+constexpr char kFailoverTests[] =
+    "stops a private single server; a cluster's or Sentinel's master dying "
+    "under load: //backends/redis_common:cluster_failover_test and "
+    ":sentinel_failover_test";
+
 constexpr char kJson[] = "cache_alchemy.backends.json.DistributedJsonCache";
 constexpr char kPickle[] =
     "cache_alchemy.backends.pickle.DistributedPickleCache";
@@ -233,9 +239,7 @@ TEST_P(DistributedCacheTest, ConcurrentCallersComputeOncePerKey) {
 
 TEST_P(DistributedCacheTest, KillAndRestartTheServerFailsOpen) {
   if (deployment() != Deployment::kSingle) {
-    GTEST_SKIP() << "a private single server; masters killed on a cluster "
-                    "and under Sentinel: //backends/redis_common:"
-                    "failover_test";
+    GTEST_SKIP() << kFailoverTests;
   }
   RedisServer server;
   config_->cache_redis_client = ca::RedisClient::FromUrl(server.url());
