@@ -12,10 +12,6 @@
 // the connection was lost, B noticed the loss: its disconnects counter
 // moved). Messages on one channel arrive in publication order.
 
-#include <poll.h>
-#include <sys/wait.h>
-#include <unistd.h>
-
 #include <atomic>
 #include <chrono>
 #include <cstdio>
@@ -28,6 +24,7 @@
 
 #include "cache_alchemy/cache_alchemy.h"
 #include "gtest/gtest.h"
+#include "testing/fork_child.h"
 #include "testing/redis_deployment.h"
 #include "testing/redis_server.h"
 
@@ -35,6 +32,7 @@ namespace ca = cache_alchemy;
 
 namespace {
 
+using ::cache_alchemy::testing::Child;
 using ::cache_alchemy::testing::Deployment;
 using ::cache_alchemy::testing::DeploymentName;
 using ::cache_alchemy::testing::RedisServer;
@@ -63,54 +61,6 @@ bool WaitFor(const std::function<bool()>& done, int ms = 3000) {
   }
   return true;
 }
-
-// A forked child with a pipe each way carrying int64 messages.
-class Child {
- public:
-  // Runs `body(child)` in a new process; its return value is the exit code.
-  explicit Child(const std::function<int(Child&)>& body) {
-    int down[2], up[2];
-    if (pipe(down) != 0 || pipe(up) != 0) std::abort();
-    pid_ = fork();
-    if (pid_ == 0) {
-      close(down[1]);
-      close(up[0]);
-      in_ = down[0];
-      out_ = up[1];
-      const int code = body(*this);
-      std::fflush(stderr);
-      _exit(code);
-    }
-    close(down[0]);
-    close(up[1]);
-    in_ = up[0];
-    out_ = down[1];
-  }
-  void Send(int64_t v) {
-    if (write(out_, &v, sizeof(v)) != sizeof(v)) std::abort();
-  }
-  // Blocks up to 10 s; -1 on timeout or a closed pipe.
-  int64_t Receive() {
-    pollfd p = {in_, POLLIN, 0};
-    if (poll(&p, 1, 10000) <= 0) return -1;
-    int64_t v = -1;
-    if (read(in_, &v, sizeof(v)) != sizeof(v)) return -1;
-    return v;
-  }
-  // The child's exit code (parent only).
-  int Wait() {
-    close(out_);
-    int status = 0;
-    waitpid(pid_, &status, 0);
-    close(in_);
-    return WIFEXITED(status) ? WEXITSTATUS(status) : 100;
-  }
-
- private:
-  pid_t pid_ = 0;
-  int in_ = -1;
-  int out_ = -1;
-};
 
 // A fixture on the deployment `Deployment()` names.
 class PushInvalidationBase {
