@@ -5,11 +5,15 @@
 //   resumes once its replica is promoted (the fail-open window is printed);
 // - a clear no replica acknowledged throws, so no clear that returned can be
 //   undone by the promotion of a replica that never saw it;
+// - the node a subscription listens to dies: it says so and moves on;
 // - slots resharded (ASK, TRYAGAIN, MOVED): no wrong answer, no exception.
 
+#include <atomic>
 #include <chrono>
 #include <cstdio>
+#include <functional>
 #include <memory>
+#include <mutex>
 #include <set>
 #include <string>
 #include <thread>
@@ -181,6 +185,57 @@ TEST_F(ClusterFailoverTest, AClearThatReturnedSurvivesTheFailover) {
     EXPECT_EQ(seen, 2) << "a clear that returned was undone by the failover";
   }
   EXPECT_FALSE(returned) << "a clear no replica acknowledged returned";
+}
+
+struct Recorder : ca::RedisSubscriptionListener {
+  void OnSubscribed(const std::string&) override { ++subscribed; }
+  void OnMessage(const std::string&, const std::string& payload) override {
+    std::lock_guard<std::mutex> lock(mu);
+    last = payload;
+  }
+  void OnDisconnected(const std::string&) override { ++lost; }
+  std::string Last() {
+    std::lock_guard<std::mutex> lock(mu);
+    return last;
+  }
+  std::atomic<int> subscribed{0}, lost{0};
+  std::mutex mu;
+  std::string last;
+};
+
+// Polls `done` every ms for at most 15 s.
+bool WaitFor(const std::function<bool()>& done) {
+  const auto deadline = Clock::now() + std::chrono::seconds(15);
+  while (!done()) {
+    if (Clock::now() > deadline) return false;
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
+  return true;
+}
+
+TEST_F(ClusterFailoverTest, SubscriptionMovesWhenItsNodeDies) {
+  Recorder recorder;
+  auto subscription = client_->Subscribe({"news"}, &recorder);
+  ASSERT_TRUE(WaitFor([&] { return recorder.subscribed == 1; }));
+  int listening = 0;  // the master the subscription is connected to
+  for (int port : cluster_.MasterPorts()) {
+    if (AdminCommand(port, {"CLIENT", "LIST", "TYPE", "pubsub"})
+            .str.find("sub=1") != std::string::npos) {
+      listening = port;
+    }
+  }
+  ASSERT_NE(listening, 0);
+  cluster_.KillMasterAndWaitForFailover(listening);
+  // The loss is reported once, then the subscription holds elsewhere.
+  ASSERT_TRUE(WaitFor([&] { return recorder.subscribed == 2; }));
+  EXPECT_EQ(recorder.lost, 1);
+  for (int port : cluster_.MasterPorts()) {
+    AdminCommand(port, {"PUBLISH", "news", std::to_string(port)});
+    EXPECT_TRUE(WaitFor([&] {
+      return recorder.Last() == std::to_string(port);
+    })) << "a message published on "
+        << port << " was not heard";
+  }
 }
 
 TEST_F(ClusterFailoverTest, ReshardingUnderLoad) {
