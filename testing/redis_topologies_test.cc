@@ -1,5 +1,6 @@
 // The test topologies start as documented: a cluster of 3 masters with one
-// replica each, a Sentinel deployment whose sentinels agree on the master.
+// replica each, a Sentinel deployment whose sentinels agree on the master
+// and know each other and the replica (ready for a failover).
 
 #include <chrono>
 #include <cstdio>
@@ -39,18 +40,17 @@ TEST(RedisClusterTest, ThreeMastersWithAReplicaEach) {
   EXPECT_EQ(cluster.url().rfind("redis-cluster://127.0.0.1:", 0), 0u);
 }
 
-TEST(RedisSentinelsTest, SentinelsAgreeOnTheMasterAndCanFailOver) {
+TEST(RedisSentinelsTest, SentinelsAgreeOnTheMaster) {
   const auto start = std::chrono::steady_clock::now();
   RedisSentinels sentinels;
   std::printf("sentinels ready in %.2f s\n", SecondsSince(start));
-  const int master = sentinels.MasterPort();
-  EXPECT_EQ(master, sentinels.data(0).port());
+  EXPECT_EQ(sentinels.MasterPort(), sentinels.data(0).port());
   sentinels.WaitUntilHealthy(/*for_failover=*/true);
   std::printf("ready for a failover in %.2f s\n", SecondsSince(start));
-  const auto kill = std::chrono::steady_clock::now();
-  const int promoted = sentinels.KillMasterAndWaitForFailover();
-  std::printf("failed over in %.2f s\n", SecondsSince(kill));
-  EXPECT_EQ(promoted, sentinels.data(1).port());
+  const RedisReply role = AdminCommand(sentinels.data(1).port(), {"ROLE"});
+  EXPECT_EQ(role.elements[0].str, "slave");
+  EXPECT_EQ(sentinels.url().rfind("redis-sentinel://127.0.0.1:", 0), 0u);
+  // Failovers: //core/redis:sentinel_client_test.
 }
 
 }  // namespace
