@@ -45,135 +45,7 @@ int64_t SteadyNowMs() {
       .count();
 }
 
-std::string Address(const std::string& host, int port) {
-  const bool v6 = host.find(':') != std::string::npos;
-  return absl::StrCat(v6 ? "[" : "", host, v6 ? "]" : "", ":", port);
-}
-
-// "Redirection and resharding": a node that does not serve a slot answers
-// `-MOVED <slot> <host>:<port>` (the slot has a new owner: update the map)
-// or, while the slot migrates and the key is not here (any more),
-// `-ASK <slot> <host>:<port>` (send ASKING, then the command, to that node
-// once; keep the map). `-TRYAGAIN` is a multi-key command whose keys are
-// split between the two nodes of a migration: try again later. A script
-// that touches a key not declared in KEYS fails with "non local key" when
-// that key already migrated (Redis 7 `scriptVerifyClusterState`): the same
-// situation, so it is retried the same way (the scripts of redis_store.cc
-// are idempotent).
-enum class Redirect { kNone, kMoved, kAsk, kRetry };
-struct Redirection {
-  Redirect kind = Redirect::kNone;
-  int slot = -1;
-  std::string host;  // empty: the host of the node that answered
-  int port = 0;
-};
-
-Redirection ParseRedirection(const RedisReply& reply) {
-  Redirection out;
-  if (!reply.is_error()) return out;
-  absl::string_view text(reply.str);
-  const bool moved = absl::ConsumePrefix(&text, "MOVED ");
-  if (moved || absl::ConsumePrefix(&text, "ASK ")) {
-    const size_t space = text.find(' ');
-    const size_t colon = text.rfind(':');
-    int slot = 0, port = 0;
-    if (space == absl::string_view::npos || colon == absl::string_view::npos ||
-        colon < space || !absl::SimpleAtoi(text.substr(0, space), &slot) ||
-        !absl::SimpleAtoi(text.substr(colon + 1), &port) || slot < 0 ||
-        slot >= kRedisClusterSlots) {
-      return out;
-    }
-    absl::string_view host = text.substr(space + 1, colon - space - 1);
-    absl::ConsumePrefix(&host, "[");
-    absl::ConsumeSuffix(&host, "]");
-    if (host == "?") host = "";
-    out.kind = moved ? Redirect::kMoved : Redirect::kAsk;
-    out.slot = slot;
-    out.host = std::string(host);
-    out.port = port;
-    return out;
-  }
-  if (absl::StartsWith(reply.str, "TRYAGAIN") ||
-      absl::StrContains(reply.str, "non local key")) {
-    out.kind = Redirect::kRetry;
-  }
-  return out;
-}
-
-struct RoutingRule {
-  absl::string_view name;
-  Routing routing;
-};
-
-// Commands that are not routed by argv[1] ("Keys distribution model": only
-// keys have slots).
-constexpr RoutingRule kRules[] = {
-    {"PING", Routing::kAnyMaster},       {"ECHO", Routing::kAnyMaster},
-    {"PUBLISH", Routing::kAnyMaster},    {"INFO", Routing::kAnyMaster},
-    {"CLUSTER", Routing::kAnyMaster},    {"ROLE", Routing::kAnyMaster},
-    {"WAIT", Routing::kAnyMaster},       {"TIME", Routing::kAnyMaster},
-    {"CONFIG", Routing::kAnyMaster},     {"COMMAND", Routing::kAnyMaster},
-    {"MULTI", Routing::kAnyMaster},      {"EXEC", Routing::kAnyMaster},
-    {"DISCARD", Routing::kAnyMaster},    {"SCAN", Routing::kAnyMaster},
-    {"RANDOMKEY", Routing::kAnyMaster},  {"LASTSAVE", Routing::kAnyMaster},
-    {"HELLO", Routing::kAnyMaster},      {"AUTH", Routing::kAnyMaster},
-    {"SLOWLOG", Routing::kAnyMaster},    {"LATENCY", Routing::kAnyMaster},
-    {"FUNCTION", Routing::kAnyMaster},   {"PUBSUB", Routing::kAnyMaster},
-    {"FLUSHALL", Routing::kEveryMaster}, {"FLUSHDB", Routing::kEveryMaster},
-    {"KEYS", Routing::kEveryMaster},     {"DBSIZE", Routing::kEveryMaster},
-    {"SCRIPT", Routing::kEveryMaster},
-};
-
-bool IsScriptCall(absl::string_view name) {
-  for (absl::string_view s :
-       {"EVALSHA", "EVAL", "EVALSHA_RO", "EVAL_RO", "FCALL", "FCALL_RO"}) {
-    if (absl::EqualsIgnoreCase(name, s)) return true;
-  }
-  return false;
-}
-
 }  // namespace
-
-CommandRouting RoutingOf(const std::vector<std::string>& argv) {
-  CommandRouting out;
-  if (argv.empty()) return out;
-  const std::string& name = argv[0];
-  if (IsScriptCall(name)) {
-    // EVAL script numkeys key... : routed by its first key ("Scripts"
-    // declare their keys so that clusters can route them).
-    int numkeys = 0;
-    if (argv.size() > 3 && absl::SimpleAtoi(argv[2], &numkeys) && numkeys > 0) {
-      out.routing = Routing::kKey;
-      out.key = 3;
-    }
-    return out;
-  }
-  for (const RoutingRule& rule : kRules) {
-    if (absl::EqualsIgnoreCase(name, rule.name)) {
-      out.routing = rule.routing;
-      return out;
-    }
-  }
-  if (argv.size() < 2) return out;  // keyless: any master
-  if (absl::EqualsIgnoreCase(name, "CLIENT")) {
-    // CLIENT KILL reaches every master; other subcommands any one.
-    if (absl::EqualsIgnoreCase(argv[1], "KILL")) {
-      out.routing = Routing::kEveryMaster;
-    }
-    return out;
-  }
-  if (absl::EqualsIgnoreCase(name, "OBJECT") ||
-      absl::EqualsIgnoreCase(name, "MEMORY")) {
-    if (argv.size() > 2) {
-      out.routing = Routing::kKey;
-      out.key = 2;
-    }
-    return out;
-  }
-  out.routing = Routing::kKey;
-  out.key = 1;
-  return out;
-}
 
 struct ClusterNode {
   ClusterNode(std::string address, const RedisEndpoint& endpoint)
@@ -229,7 +101,7 @@ struct ClusterClient::State {
 };
 
 ClusterNode* ClusterClient::State::NodeFor(const std::string& host, int port) {
-  std::string address = Address(host, port);
+  std::string address = HostPort{host, port}.Text();
   absl::MutexLock lock(&mu);
   std::unique_ptr<ClusterNode>& node = nodes[address];
   if (node == nullptr) {

@@ -42,28 +42,12 @@
 #include <string>
 #include <vector>
 
+#include "core/redis/cluster_routing.h"
 #include "core/redis/cluster_url.h"
 #include "core/redis_client.h"
 
 namespace cache_alchemy {
 namespace redis {
-
-// How the cluster client routes a command.
-enum class Routing {
-  kKey,          // by the hash slot of argv[RoutingOf().key]
-  kAnyMaster,    // keyless: any master (PING, PUBLISH, WAIT, ROLE, ...)
-  kEveryMaster,  // the whole keyspace: every master, replies merged
-};
-struct CommandRouting {
-  Routing routing = Routing::kAnyMaster;
-  size_t key = 0;  // with kKey
-};
-// EVAL/EVALSHA/FCALL (and _RO): the first of their keys, keyless with
-// none; OBJECT and MEMORY subcommands: argv[2]; the listed keyless and
-// whole-keyspace commands; every other command: argv[1] (GET, SET, MGET,
-// SADD, ZRANGE, EXISTS, DEL, ...). Multi-key commands need all their keys
-// in one slot, as on any cluster (the node answers CROSSSLOT otherwise).
-CommandRouting RoutingOf(const std::vector<std::string>& argv);
 
 // Thread safety: every method may be called from any thread. Safe across
 // fork(): a child never uses a connection its parent opened (each node's

@@ -37,27 +37,6 @@ std::shared_ptr<ClusterClient> Client(const std::string& query = "") {
       ParseClusterUrl(SharedRedisCluster()->url(query)));
 }
 
-TEST(RoutingOfTest, FirstKeyOrNone) {
-  auto key = [](std::vector<std::string> argv) {
-    const CommandRouting r = RoutingOf(argv);
-    return r.routing == Routing::kKey ? argv[r.key] : std::string("-");
-  };
-  EXPECT_EQ(key({"GET", "a"}), "a");
-  EXPECT_EQ(key({"mget", "a", "b"}), "a");
-  EXPECT_EQ(key({"EVALSHA", "sha", "2", "k1", "k2", "arg"}), "k1");
-  EXPECT_EQ(key({"eval", "return 1", "0", "arg"}), "-");
-  EXPECT_EQ(key({"OBJECT", "ENCODING", "k"}), "k");
-  EXPECT_EQ(key({"PUBLISH", "channel", "m"}), "-");
-  EXPECT_EQ(key({"PING"}), "-");
-  EXPECT_EQ(key({"WAIT", "1", "0"}), "-");
-  EXPECT_EQ(RoutingOf({"FLUSHALL"}).routing, Routing::kEveryMaster);
-  EXPECT_EQ(RoutingOf({"KEYS", "*"}).routing, Routing::kEveryMaster);
-  EXPECT_EQ(RoutingOf({"SCRIPT", "LOAD", "x"}).routing, Routing::kEveryMaster);
-  EXPECT_EQ(RoutingOf({"CLIENT", "KILL", "TYPE", "pubsub"}).routing,
-            Routing::kEveryMaster);
-  EXPECT_EQ(RoutingOf({"CLIENT", "LIST"}).routing, Routing::kAnyMaster);
-}
-
 TEST(ClusterClientTest, EveryKeyLandsOnTheMasterOfItsSlot) {
   RedisCluster& cluster = *SharedRedisCluster();
   auto client = Client();

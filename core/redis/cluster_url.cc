@@ -185,12 +185,16 @@ void ParseOptions(const UrlError& fail, absl::string_view query,
 
 std::string JoinHosts(const std::vector<HostPort>& hosts) {
   return absl::StrJoin(hosts, ",", [](std::string* out, const HostPort& h) {
-    const bool v6 = h.host.find(':') != std::string::npos;
-    absl::StrAppend(out, v6 ? "[" : "", h.host, v6 ? "]" : "", ":", h.port);
+    out->append(h.Text());
   });
 }
 
 }  // namespace
+
+std::string HostPort::Text() const {
+  const bool v6 = host.find(':') != std::string::npos;
+  return absl::StrCat(v6 ? "[" : "", host, v6 ? "]" : "", ":", port);
+}
 
 bool IsClusterUrl(std::string_view url) {
   return absl::StartsWith(absl::string_view(url.data(), url.size()),

@@ -40,6 +40,8 @@ namespace redis {
 struct HostPort {
   std::string host;  // a name or an IP literal (IPv6 without brackets)
   int port = 0;
+  // "host:port", "[v6]:port".
+  std::string Text() const;
 };
 
 // A parsed redis-cluster:// URL.

@@ -180,7 +180,7 @@ std::shared_ptr<HiredisClient> SentinelClient::State::Replace(
     if (failed == nullptr) throw;  // the first discovery says why
     return nullptr;                // the caller reports its own failure
   }
-  const std::string address = absl::StrCat(found.host, ":", found.port);
+  const std::string address = HostPort{found.host, found.port}.Text();
   absl::MutexLock lock(&mu);
   if (master != nullptr && address == master_address) return nullptr;
   master = std::make_shared<HiredisClient>(found);
