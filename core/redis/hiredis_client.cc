@@ -108,6 +108,29 @@ timeval ToTimeval(int ms) {
   return tv;
 }
 
+// Queues one command (binary-safe arguments) on `ctx`.
+void AppendArgv(redisContext* ctx, const std::vector<std::string>& cmd) {
+  std::vector<const char*> argv;
+  std::vector<size_t> lens;
+  argv.reserve(cmd.size());
+  lens.reserve(cmd.size());
+  for (const auto& a : cmd) {
+    argv.push_back(a.data());
+    lens.push_back(a.size());
+  }
+  redisAppendCommandArgv(ctx, static_cast<int>(argv.size()), argv.data(),
+                         lens.data());
+}
+
+// Sends one command and reads its reply (the caller frees it); null when
+// the connection failed (ctx->errstr says why).
+redisReply* RoundTrip(redisContext* ctx, const std::vector<std::string>& cmd) {
+  AppendArgv(ctx, cmd);
+  void* raw = nullptr;
+  if (redisGetReply(ctx, &raw) != REDIS_OK) return nullptr;
+  return static_cast<redisReply*>(raw);
+}
+
 RedisReply Convert(const redisReply* r) {
   RedisReply out;
   switch (r->type) {
@@ -262,14 +285,7 @@ redisContext* OpenRedisContext(const RedisEndpoint& endpoint,
     hello.push_back({"SELECT", std::to_string(endpoint.db)});
   if (endpoint.master_only) hello.push_back({"ROLE"});
   for (const auto& cmd : hello) {
-    std::vector<const char*> argv;
-    std::vector<size_t> lens;
-    for (const auto& a : cmd) {
-      argv.push_back(a.data());
-      lens.push_back(a.size());
-    }
-    auto* reply = static_cast<redisReply*>(redisCommandArgv(
-        ctx, static_cast<int>(argv.size()), argv.data(), lens.data()));
+    redisReply* reply = RoundTrip(ctx, cmd);
     if (reply == nullptr) {
       std::string error = ctx->errstr;
       redisFree(ctx);
@@ -348,23 +364,6 @@ void HiredisClient::DropIdle() {
   absl::MutexLock lock(&mu_);
   dropped.swap(idle_);
 }
-
-namespace {
-
-void AppendArgv(redisContext* ctx, const std::vector<std::string>& cmd) {
-  std::vector<const char*> argv;
-  std::vector<size_t> lens;
-  argv.reserve(cmd.size());
-  lens.reserve(cmd.size());
-  for (const auto& a : cmd) {
-    argv.push_back(a.data());
-    lens.push_back(a.size());
-  }
-  redisAppendCommandArgv(ctx, static_cast<int>(argv.size()), argv.data(),
-                         lens.data());
-}
-
-}  // namespace
 
 std::vector<RedisReply> HiredisClient::Run(const Argv* commands, size_t count,
                                            bool durable) {
@@ -456,11 +455,8 @@ void HiredisClient::AwaitReplicas(redisContext* ctx, const RedisReply& role,
   // must fit in the socket's.
   const int wait_ms = endpoint_.wait_timeout_ms;
   redisSetTimeout(ctx, ToTimeval(wait_ms + endpoint_.timeout_ms));
-  const std::string n = std::to_string(replicas);
-  const std::string ms = std::to_string(wait_ms);
-  const char* argv[] = {"WAIT", n.c_str(), ms.c_str()};
-  const size_t lens[] = {4, n.size(), ms.size()};
-  auto* reply = static_cast<redisReply*>(redisCommandArgv(ctx, 3, argv, lens));
+  redisReply* reply = RoundTrip(
+      ctx, {"WAIT", std::to_string(replicas), std::to_string(wait_ms)});
   if (reply == nullptr) {
     *broken = true;
     throw std::runtime_error(

@@ -253,15 +253,19 @@ TEST(RedisClientTest, DurableWritesWaitForEveryReplicaOnline) {
   endpoint.durable_writes = true;
   endpoint.wait_timeout_ms = 200;
   HiredisClient client(endpoint);
-  // Until the replica is online, there is nothing to wait for.
+  // Until the replica is online, there is nothing to wait for; then each
+  // write waits for it.
+  auto replica_client = RedisClient::FromUrl(replica.url());
   const auto deadline =
       std::chrono::steady_clock::now() + std::chrono::seconds(10);
-  while (client.Command({"ROLE"}).elements[2].elements.empty()) {
+  while (client.Command({"ROLE"}).elements[2].elements.empty() ||
+         replica_client->Command({"INFO", "replication"})
+                 .str.find("master_link_status:up") == std::string::npos) {
     ASSERT_LT(std::chrono::steady_clock::now(), deadline);
     std::this_thread::sleep_for(std::chrono::milliseconds(10));
   }
   EXPECT_EQ(client.DurableCommand({"SET", "k", "1"}).str, "OK");
-  EXPECT_EQ(RedisClient::FromUrl(replica.url())->Command({"GET", "k"}).str,
+  EXPECT_EQ(replica_client->Command({"GET", "k"}).str,
             "1");  // acknowledged means there
   replica.Pause();
   try {
@@ -272,8 +276,19 @@ TEST(RedisClientTest, DurableWritesWaitForEveryReplicaOnline) {
     EXPECT_THAT(e.what(), HasSubstr("SET ran on the master"));
   }
   replica.Resume();
-  // The connection is still good after the WAIT timed out.
-  EXPECT_EQ(client.DurableCommand({"SET", "k", "3"}).str, "OK");
+  // The connection is still good after the WAIT timed out, and writes are
+  // acknowledged again once the replica caught up.
+  const auto caught_up =
+      std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  for (;;) {
+    try {
+      EXPECT_EQ(client.DurableCommand({"SET", "k", "3"}).str, "OK");
+      break;
+    } catch (const std::runtime_error& e) {
+      ASSERT_LT(std::chrono::steady_clock::now(), caught_up) << e.what();
+    }
+  }
+  EXPECT_EQ(replica_client->Command({"GET", "k"}).str, "3");
 }
 
 TEST(RedisClientTest, MasterOnlyRefusesAReplica) {
