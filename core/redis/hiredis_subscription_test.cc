@@ -149,20 +149,18 @@ TEST(HiredisSubscriptionTest, ConnectsWhereTheResolverSays) {
         return failures == 0 ? dead : live;
       },
       {"news"}, &recorder);
-  ASSERT_TRUE(recorder.WaitFor([](const Recorder& r) {
-    return r.subscribed_.size() == 1;
-  }));
+  ASSERT_TRUE(recorder.WaitFor(
+      [](const Recorder& r) { return r.subscribed_.size() == 1; }));
   EXPECT_EQ(recorder.errors_.size(), 1u);  // the dead server, reported once
   {
     absl::MutexLock lock(&mu);
     EXPECT_EQ(failures_seen, (std::vector<int>{0, 1}));
   }
   // A loss after a subscription counts as the first failure again.
-  RedisClient::FromUrl(server.url())->Command(
-      {"CLIENT", "KILL", "TYPE", "pubsub"});
-  ASSERT_TRUE(recorder.WaitFor([](const Recorder& r) {
-    return r.subscribed_.size() == 2;
-  }));
+  RedisClient::FromUrl(server.url())
+      ->Command({"CLIENT", "KILL", "TYPE", "pubsub"});
+  ASSERT_TRUE(recorder.WaitFor(
+      [](const Recorder& r) { return r.subscribed_.size() == 2; }));
   absl::MutexLock lock(&mu);
   EXPECT_EQ(failures_seen.back(), 1);
 }
