@@ -95,6 +95,16 @@ void BM_ClusterJsonHit(benchmark::State& state) {
 }
 BENCHMARK(BM_ClusterJsonHit)->UseRealTime();
 
+// The same hit on the single redis-server: the difference is routing.
+void BM_SingleJsonHit(benchmark::State& state) {
+  auto& f = Fns().single_json;
+  f(3);
+  const int64_t misses = Fns().single_misses();
+  for (auto _ : state) benchmark::DoNotOptimize(f(3));
+  if (Fns().single_misses() != misses) state.SkipWithError("not all hits");
+}
+BENCHMARK(BM_SingleJsonHit)->UseRealTime();
+
 // Throughput: 8 threads of json hits over kKeys keys (every master busy).
 void HitsOverManyKeys(benchmark::State& state,
                       const std::function<int(int)>& f) {

@@ -8,7 +8,7 @@ status=$?
 echo "$out"
 if [ "$status" -ne 0 ]; then echo "FAIL: cluster_bench exited with $status"; exit 1; fi
 if grep -q "ERROR OCCURRED" <<<"$out"; then echo "FAIL: a benchmark reported an error"; exit 1; fi
-for name in BM_RawGetOnOwningMaster BM_ClusterClientGet BM_ClusterJsonHit BM_RawGetsOnClusterMasters BM_RawGetsOnSingle BM_ClusterJsonHits BM_SingleJsonHits; do
+for name in BM_RawGetOnOwningMaster BM_ClusterClientGet BM_ClusterJsonHit BM_SingleJsonHit BM_RawGetsOnClusterMasters BM_RawGetsOnSingle BM_ClusterJsonHits BM_SingleJsonHits; do
   grep -q "^$name" <<<"$out" || { echo "FAIL: $name did not run"; exit 1; }
 done
 grep -E "^BM_ClusterJsonHit/" <<<"$out" | grep -q "round_trips_per_call=1$" \
