@@ -10,6 +10,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <cstdlib>
 #include <functional>
 #include <memory>
 #include <stdexcept>
@@ -18,7 +19,6 @@
 #include <tuple>
 #include <utility>
 
-#include "absl/synchronization/notification.h"
 #include "cache_alchemy/cache_alchemy.h"
 #include "core/redis_key_slot.h"
 #include "gmock/gmock.h"
@@ -96,17 +96,39 @@ class ClearGuaranteesTest
 };
 
 // The data a function reads, and a gate holding its first computation.
+// The gate is two pipes, not absl::Notification: the test forks while the
+// first computation waits, and Debian's Abseil checks every Mutex operation
+// for deadlocks under one global spin lock, which a thread still leaving
+// Notify() may hold at that moment (the child then hangs on its first lock).
+// Between its write() and read() the waiting thread takes no lock.
 struct Source {
-  std::atomic<int> version{1};
-  absl::Notification entered, release;
+  Source() {
+    if (pipe(entered) != 0 || pipe(release) != 0) std::abort();
+  }
+  ~Source() {
+    for (int fd : {entered[0], entered[1], release[0], release[1]}) close(fd);
+  }
   int Read() {
     const int seen = version.load();
-    if (!entered.HasBeenNotified()) {
-      entered.Notify();
-      release.WaitForNotification();
+    if (!first_done.exchange(true)) {
+      char byte = 1;
+      if (write(entered[1], &byte, 1) != 1 || read(release[0], &byte, 1) != 1) {
+        std::abort();
+      }
     }
     return seen;
   }
+  void WaitUntilEntered() {
+    char byte;
+    if (read(entered[0], &byte, 1) != 1) std::abort();
+  }
+  void Release() {
+    const char byte = 1;
+    if (write(release[1], &byte, 1) != 1) std::abort();
+  }
+  std::atomic<int> version{1};
+  std::atomic<bool> first_done{false};
+  int entered[2], release[2];
 };
 
 TEST_P(ClearGuaranteesTest, ClearInAnotherProcessFencesAComputationHere) {
@@ -115,7 +137,7 @@ TEST_P(ClearGuaranteesTest, ClearInAnotherProcessFencesAComputationHere) {
                      [&](int) { return source.Read(); });
   int first = 0;
   std::thread caller([&] { first = f(0); });
-  source.entered.WaitForNotification();
+  source.WaitUntilEntered();
   source.version.store(2);
   const int64_t received = Received();
   // Another process changes nothing here but clears: its clear has returned
@@ -130,7 +152,7 @@ TEST_P(ClearGuaranteesTest, ClearInAnotherProcessFencesAComputationHere) {
   if (Pushed()) {
     ASSERT_TRUE(WaitFor([&] { return Received() > received; }));
   }
-  source.release.Notify();
+  source.Release();
   caller.join();
   EXPECT_EQ(first, 1);
   EXPECT_EQ(f(0), 2) << "the value computed before the clear was stored";
