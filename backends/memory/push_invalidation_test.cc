@@ -127,8 +127,15 @@ TEST_P(PushInvalidationTest, ForkedChildSubscribesAnew) {
     if (Stat("live_channels") != 0) return 1;  // not trusted in the child
     const int64_t subscriptions = Stat("subscriptions");
     const int64_t verified = Stat("verified_hits");
-    if (f(1) != 101) return 2;  // the inherited copy, checked with a GET
-    if (Stat("verified_hits") != verified + 1) return 3;
+    // The inherited copy, checked with a GET; or, if the child's new
+    // subscription was confirmed first (it starts with this call and may
+    // win the race on a loaded machine), dropped by it and recomputed.
+    const int first = f(1);
+    if (first == 101) {
+      if (Stat("verified_hits") != verified + 1) return 3;
+    } else if (first != 201) {
+      return 2;
+    }
     if (!WaitFor([&] { return Stat("subscriptions") > subscriptions; })) {
       return 4;
     }
@@ -143,7 +150,9 @@ TEST_P(PushInvalidationTest, ForkedChildSubscribesAnew) {
     }
     return f(1) == 301 ? 0 : 9;
   });
-  ASSERT_EQ(child.Receive(), 1);
+  if (child.Receive() != 1) {
+    FAIL() << "the child stopped early, exit code " << child.Wait();
+  }
   // The child drew a new origin: it does not skip the parent's message.
   EXPECT_EQ(f.cache_clear(), 1);
   child.Send(2);
