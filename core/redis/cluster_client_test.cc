@@ -162,7 +162,7 @@ TEST(ClusterClientTest, FollowsAskAndRetriesTryAgainWhileASlotMigrates) {
 
 TEST(ClusterClientTest, DurableCommandWaitsForTheReplica) {
   RedisCluster& cluster = *SharedRedisCluster();
-  auto client = Client("wait_timeout_ms=200");
+  auto client = Client("wait_timeout_ms=1000");
   const std::string key = "durable:key";
   const int master = cluster.MasterPortOf(RedisKeySlot(key));
   client->Command({"PING"});  // learns the map first

@@ -251,7 +251,7 @@ TEST(RedisClientTest, DurableWritesWaitForEveryReplicaOnline) {
   RedisServer replica(options);
   RedisEndpoint endpoint = ParseRedisUrl(master.url());
   endpoint.durable_writes = true;
-  endpoint.wait_timeout_ms = 200;
+  endpoint.wait_timeout_ms = 1000;  // a loaded machine: replicas ack late
   HiredisClient client(endpoint);
   // Until the replica is online, there is nothing to wait for; then each
   // write waits for it.

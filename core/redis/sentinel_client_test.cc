@@ -107,7 +107,7 @@ TEST(SentinelClientTest, FindsTheMasterTheSentinelsName) {
 TEST(SentinelClientTest, DurableCommandWaitsForTheReplica) {
   RedisSentinels& d = Deployment();
   d.WaitUntilHealthy();
-  auto client = Client("wait_timeout_ms=200");
+  auto client = Client("wait_timeout_ms=1000");
   client->Command({"PING"});
   int64_t before = client->round_trips();
   EXPECT_EQ(client->DurableCommand({"SET", "s:durable", "1"}).str, "OK");
