@@ -84,8 +84,11 @@ TEST_F(SentinelFailoverTest, MasterKilledUnderLoad) {
   // here must reach it.
   Child other([&](Child& parent) {
     int calls = 0;
-    auto g = ca::memory_cache({.name = "sentinel:other"},
-                              [&calls](int) { return ++calls; });
+    // Its own prefix, so its own channel: the load's clears (on the
+    // default prefix) do not reach this process.
+    auto g = ca::memory_cache(
+        {.cache_key_prefix = "other:", .name = "sentinel:other"},
+        [&calls](int) { return ++calls; });
     if (g(1) != 1) return 1;
     parent.Send(1);
     if (parent.Receive(30000) != 2) return 2;  // failed over
@@ -107,7 +110,8 @@ TEST_F(SentinelFailoverTest, MasterKilledUnderLoad) {
   });
   ASSERT_EQ(other.Receive(), 1);
   auto shared =
-      ca::memory_cache({.name = "sentinel:other"}, [](int) { return -1; });
+      ca::memory_cache({.cache_key_prefix = "other:", .name = "sentinel:other"},
+                       [](int) { return -1; });
 
   VersionedLoad load({kJson, kPickle, kMemory}, 64, "kill");
   load.Start(/*readers=*/4);
