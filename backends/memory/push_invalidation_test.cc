@@ -63,6 +63,8 @@ bool WaitFor(const std::function<bool()>& done, int ms = 3000) {
 }
 
 // A fixture on the deployment `Deployment()` names.
+// Every test has a prefix (so a channel) of its own: a message of an earlier
+// test still crossing a cluster's bus must not count as this test's.
 class PushInvalidationBase {
  protected:
   void Use(const std::string& url) {
@@ -70,11 +72,16 @@ class PushInvalidationBase {
     redis_->Command({"FLUSHALL"});
     config_ = std::make_unique<ca::config::DefaultConfig>();
     config_->cache_redis_client = redis_;
+    const ::testing::TestInfo* test =
+        ::testing::UnitTest::GetInstance()->current_test_info();
+    prefix_ = std::string(test->test_suite_name()) + "." + test->name() + ":";
+    config_->set("CACHE_ALCHEMY_CACHE_KEY_PREFIX", prefix_);
   }
   virtual Deployment deployment() const = 0;
 
   std::shared_ptr<ca::RedisClient> redis_;
   std::unique_ptr<ca::config::DefaultConfig> config_;
+  std::string prefix_;
 };
 
 class PushInvalidationTest : public PushInvalidationBase,
@@ -179,6 +186,9 @@ TEST_P(ForkFirstOperationTest, ChildClearReachesTheParent) {
                             [&calls](int a) { return ++calls * 100 + a; });
   EXPECT_EQ(f(1), 101);
   EXPECT_EQ(f(1), 101);
+  EXPECT_EQ(redis_->Command({"KEYS", prefix_ + "DistributedMemoryCache:*}:*"})
+                .elements.size(),
+            1u);  // the test's own prefix
   const int64_t received = Stat("invalidations_received");
   Child child([&](Child&) {
     if (op == "clear") {
@@ -186,7 +196,7 @@ TEST_P(ForkFirstOperationTest, ChildClearReachesTheParent) {
     } else if (op == "partial") {
       f.cache_clear(1);
     } else if (op == "flush") {
-      ca::flush_cache(kBackend);
+      ca::flush_cache(kBackend, prefix_);
     } else {
       if (op == "lookup") {
         f(1);
