@@ -34,6 +34,15 @@ std::string DeploymentName(Deployment deployment);
 // call). Throws std::runtime_error if it cannot start.
 std::string SharedDeploymentUrl(Deployment deployment);
 
+// "<suite>.<test>:" of the running test: a cache key prefix (so a pub/sub
+// channel) of its own, so that a message of an earlier test still crossing
+// a cluster's bus cannot pass for this test's.
+inline std::string TestPrefix() {
+  const ::testing::TestInfo* test =
+      ::testing::UnitTest::GetInstance()->current_test_info();
+  return std::string(test->test_suite_name()) + "." + test->name() + ":";
+}
+
 // Every deployment, for INSTANTIATE_TEST_SUITE_P / ::testing::Combine.
 inline auto AllDeployments() {
   return ::testing::Values(Deployment::kSingle, Deployment::kCluster,

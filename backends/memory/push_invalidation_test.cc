@@ -63,8 +63,7 @@ bool WaitFor(const std::function<bool()>& done, int ms = 3000) {
 }
 
 // A fixture on the deployment `Deployment()` names.
-// Every test has a prefix (so a channel) of its own: a message of an earlier
-// test still crossing a cluster's bus must not count as this test's.
+// Every test has a prefix (so a channel) of its own (TestPrefix).
 class PushInvalidationBase {
  protected:
   void Use(const std::string& url) {
@@ -72,9 +71,7 @@ class PushInvalidationBase {
     redis_->Command({"FLUSHALL"});
     config_ = std::make_unique<ca::config::DefaultConfig>();
     config_->cache_redis_client = redis_;
-    const ::testing::TestInfo* test =
-        ::testing::UnitTest::GetInstance()->current_test_info();
-    prefix_ = std::string(test->test_suite_name()) + "." + test->name() + ":";
+    prefix_ = ca::testing::TestPrefix();
     config_->set("CACHE_ALCHEMY_CACHE_KEY_PREFIX", prefix_);
   }
   virtual Deployment deployment() const = 0;

@@ -83,6 +83,8 @@ class ClearGuaranteesTest
     redis_->Command({"FLUSHALL"});
     config_ = std::make_unique<ca::config::DefaultConfig>();
     config_->cache_redis_client = redis_;
+    // A prefix (so a channel) of its own (testing/redis_deployment.h).
+    config_->set("CACHE_ALCHEMY_CACHE_KEY_PREFIX", ca::testing::TestPrefix());
   }
   bool Pushed() const { return std::string(backend()) == kDistributedMemory; }
   int64_t Received() {

@@ -79,6 +79,9 @@ class DistributedCacheTest : public ::testing::TestWithParam<Param> {
     redis_->Command({"FLUSHALL"});
     config_ = std::make_unique<ca::config::DefaultConfig>();
     config_->cache_redis_client = redis_;
+    // A prefix (so a channel) of its own (testing/redis_deployment.h).
+    prefix_ = ca::testing::TestPrefix();
+    config_->set("CACHE_ALCHEMY_CACHE_KEY_PREFIX", prefix_);
   }
   const char* backend() const { return std::get<0>(GetParam()); }
   Deployment deployment() const { return std::get<1>(GetParam()); }
@@ -93,12 +96,14 @@ class DistributedCacheTest : public ::testing::TestWithParam<Param> {
   }
   std::string ValueKeyPattern(const std::string& name) {
     std::string dotted = backend();
-    return dotted.substr(dotted.rfind('.') + 1) + ":" + name + "@*}:*";
+    return prefix_ + dotted.substr(dotted.rfind('.') + 1) + ":" + name +
+           "@*}:*";
   }
   bool SharesValues() const { return std::string(backend()) != kMemory; }
 
   std::shared_ptr<ca::RedisClient> redis_;
   std::unique_ptr<ca::config::DefaultConfig> config_;
+  std::string prefix_;
 };
 
 TEST_P(DistributedCacheTest, HitsAndMisses) {
