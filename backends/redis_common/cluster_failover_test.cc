@@ -44,11 +44,6 @@ constexpr char kPickle[] =
 constexpr char kMemory[] =
     "cache_alchemy.backends.memory.DistributedMemoryCache";
 
-int64_t MsSince(Clock::time_point t) {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - t)
-      .count();
-}
-
 class ClusterFailoverTest : public ::testing::Test {
  protected:
   void Use(const std::string& query) {
@@ -101,34 +96,15 @@ TEST_F(ClusterFailoverTest, MasterKilledUnderLoad) {
   const int victim = cluster_.MasterPorts()[1];
   const auto kill = Clock::now();
   cluster_.KillMasterAndWaitForFailover(victim);
-  const int64_t promoted_ms = MsSince(kill);
   // Caching resumes by itself: calls without a fail-open error, and hits.
-  EXPECT_TRUE(load.WaitForCleanCalls(3000, std::chrono::seconds(10)));
-  const int64_t resumed_ms = MsSince(kill);
-  const int64_t hits = load.hits(), misses = load.misses();
-  std::this_thread::sleep_for(std::chrono::milliseconds(300));
-  const int64_t new_hits = load.hits() - hits;
-  const int64_t new_misses = load.misses() - misses;
-  load.Stop();
-  const auto [first, last] = load.ErrorWindowAfter(kill);
-  std::printf(
-      "cluster failover: replica promoted %lld ms after the kill; fail-open "
-      "errors from %lld to %lld ms after it (hits were misses meanwhile, on "
-      "the dead master's share); clean again at %lld ms; %lld calls, %lld "
-      "stale, %lld exceptions, %lld clears (%lld refused and retried); "
-      "afterwards %lld hits / %lld misses\n",
-      static_cast<long long>(promoted_ms), static_cast<long long>(first),
-      static_cast<long long>(last), static_cast<long long>(resumed_ms),
-      static_cast<long long>(load.calls()),
-      static_cast<long long>(load.stale()),
-      static_cast<long long>(load.exceptions()),
-      static_cast<long long>(load.clears()),
-      static_cast<long long>(load.failed_clears()),
-      static_cast<long long>(new_hits), static_cast<long long>(new_misses));
+  const VersionedLoad::Recovery r = load.StopAfterRecovery(
+      kill, VersionedLoad::MsSince(kill),
+      "cluster failover (the dead master's share)", std::chrono::seconds(10));
   EXPECT_EQ(load.stale(), 0);
   EXPECT_EQ(load.exceptions(), 0) << load.last_exception();
-  EXPECT_GT(new_hits, 4 * new_misses) << "caching did not resume";
-  EXPECT_GE(first, 0) << "the kill was not even noticed";
+  EXPECT_TRUE(r.resumed);
+  EXPECT_GT(r.hits_after, 4 * r.misses_after) << "caching did not resume";
+  EXPECT_GE(r.first_error_ms, 0) << "the kill was not even noticed";
 }
 
 // A clear acknowledged by a master that dies before its replica saw it
@@ -265,7 +241,7 @@ TEST_F(ClusterFailoverTest, ReshardingUnderLoad) {
     }
     cluster_.EndSlotMigration(m);
   }
-  const int64_t resharded_ms = MsSince(start);
+  const int64_t resharded_ms = VersionedLoad::MsSince(start);
   EXPECT_TRUE(load.WaitForCleanCalls(3000, std::chrono::seconds(10)));
   load.Stop();
   const ca::redis::ClusterClient::Counters c = client_->counters();

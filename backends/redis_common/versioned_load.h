@@ -24,12 +24,14 @@
 #include <atomic>
 #include <chrono>
 #include <cstdint>
+#include <cstdio>
 #include <functional>
 #include <memory>
 #include <mutex>
 #include <random>
 #include <string>
 #include <thread>
+#include <tuple>
 #include <vector>
 
 #include "cache_alchemy/cache_alchemy.h"
@@ -112,6 +114,55 @@ class VersionedLoad {
       before = errors;
     }
     return {first, last};
+  }
+
+  // What a failure at `since` (a master killed) cost, measured by
+  // StopAfterRecovery.
+  struct Recovery {
+    bool resumed = false;         // clean calls again within the timeout
+    int64_t resumed_ms = -1;      // since `since`
+    int64_t first_error_ms = -1;  // ErrorWindowAfter(since)
+    int64_t last_error_ms = -1;
+    int64_t hits_after = 0;  // in 300 ms once resumed
+    int64_t misses_after = 0;
+  };
+  // Waits (at most `timeout`) until caching resumed (WaitForCleanCalls),
+  // counts hits and misses over the next 300 ms, stops the load, and prints
+  // one line of figures headed `what`, with `promoted_ms` (when the
+  // replica was promoted, since `since`).
+  Recovery StopAfterRecovery(Clock::time_point since, int64_t promoted_ms,
+                             const char* what,
+                             std::chrono::milliseconds timeout) {
+    Recovery r;
+    r.resumed = WaitForCleanCalls(3000, timeout);
+    r.resumed_ms = MsSince(since);
+    const int64_t hits = this->hits(), misses = this->misses();
+    std::this_thread::sleep_for(std::chrono::milliseconds(300));
+    r.hits_after = this->hits() - hits;
+    r.misses_after = this->misses() - misses;
+    Stop();
+    std::tie(r.first_error_ms, r.last_error_ms) = ErrorWindowAfter(since);
+    std::printf(
+        "%s: promoted %lld ms after the kill; fail-open errors from %lld to "
+        "%lld ms after it (hits were misses meanwhile); clean again at %lld "
+        "ms; %lld calls, %lld stale, %lld exceptions, %lld clears (%lld "
+        "refused and retried); afterwards %lld hits / %lld misses\n",
+        what, static_cast<long long>(promoted_ms),
+        static_cast<long long>(r.first_error_ms),
+        static_cast<long long>(r.last_error_ms),
+        static_cast<long long>(r.resumed_ms), static_cast<long long>(calls()),
+        static_cast<long long>(stale()), static_cast<long long>(exceptions()),
+        static_cast<long long>(clears()),
+        static_cast<long long>(failed_clears()),
+        static_cast<long long>(r.hits_after),
+        static_cast<long long>(r.misses_after));
+    return r;
+  }
+
+  static int64_t MsSince(Clock::time_point t) {
+    return std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() -
+                                                                 t)
+        .count();
   }
 
   // Waits until every function answered `calls` more calls with no new
