@@ -19,7 +19,9 @@
 #define CACHE_ALCHEMY_TESTING_REDIS_DEPLOYMENT_H_
 
 #include <string>
+#include <utility>
 
+#include "core/redis_key_slot.h"
 #include "gtest/gtest.h"
 
 namespace cache_alchemy {
@@ -41,6 +43,19 @@ inline std::string TestPrefix() {
   const ::testing::TestInfo* test =
       ::testing::UnitTest::GetInstance()->current_test_info();
   return std::string(test->test_suite_name()) + "." + test->name() + ":";
+}
+
+// Two int arguments whose keys share a bucket of a function spread over
+// `buckets` (the key's CRC16 mod the count, docs/redis.md), the first one's
+// key bytes greater than the second's ("1"): `limit` applies per bucket on
+// a cluster, and eviction by key bytes would get this order wrong.
+inline std::pair<int, int> TwoArgumentsInOneBucket(int buckets) {
+  for (int a = 2;; ++a) {
+    const std::string key = std::to_string(a);
+    if (key > "1" && RedisCrc16(key) % buckets == RedisCrc16("1") % buckets) {
+      return {a, 1};
+    }
+  }
 }
 
 // Every deployment, for INSTANTIATE_TEST_SUITE_P / ::testing::Combine.

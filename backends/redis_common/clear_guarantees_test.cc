@@ -20,7 +20,6 @@
 #include <utility>
 
 #include "cache_alchemy/cache_alchemy.h"
-#include "core/redis_key_slot.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "testing/redis_deployment.h"
@@ -212,25 +211,13 @@ bool KeyOf(const std::string& key, int a) {
          key.compare(key.size() - suffix.size(), suffix.size(), suffix) == 0;
 }
 
-// Two int arguments whose keys share a bucket (CRC16 of the key mod the
-// bucket count, docs/redis.md), the first one's key bytes greater: `limit`
-// applies per bucket on a cluster.
-std::pair<int, int> TwoArgumentsInOneBucket(int buckets) {
-  for (int a = 2;; ++a) {
-    const std::string key = std::to_string(a);
-    if (key > "1" &&
-        ca::RedisCrc16(key) % buckets == ca::RedisCrc16("1") % buckets) {
-      return {a, 1};
-    }
-  }
-}
-
 TEST_P(ClearGuaranteesTest, LimitOneNeverEvictsTheNewest) {
   int calls = 0;
   auto f = ca::cache({.limit = 1, .backend = backend(), .name = "limit:ties"},
                      [&calls](int x) { return ++calls, x; });
   int evicted_newest = 0;
-  const auto [older, newer] = TwoArgumentsInOneBucket(redis_->buckets());
+  const auto [older, newer] =
+      ca::testing::TwoArgumentsInOneBucket(redis_->buckets());
   for (int round = 0; round < 100; ++round) {
     f.cache_clear();
     f(older);

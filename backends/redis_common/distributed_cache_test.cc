@@ -18,7 +18,6 @@
 #include <vector>
 
 #include "cache_alchemy/cache_alchemy.h"
-#include "core/redis_key_slot.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "testing/redis_deployment.h"
@@ -55,19 +54,6 @@ int InChild(F child) {
   int status = 0;
   waitpid(pid, &status, 0);
   return WIFEXITED(status) ? WEXITSTATUS(status) : 100;
-}
-
-// Two different int arguments whose keys share a bucket (the key's CRC16
-// mod the bucket count, docs/redis.md), the first one's key bytes greater:
-// `limit` applies per bucket on a cluster.
-std::pair<int, int> TwoArgumentsInOneBucket(int buckets) {
-  for (int a = 2;; ++a) {
-    const std::string key = std::to_string(a);
-    if (key > "1" &&
-        ca::RedisCrc16(key) % buckets == ca::RedisCrc16("1") % buckets) {
-      return {a, 1};
-    }
-  }
 }
 
 using Param = std::tuple<const char*, Deployment>;
@@ -126,7 +112,7 @@ TEST_P(DistributedCacheTest, LimitOne) {
                      [&calls](int a) { return ++calls, a * 10; });
   // 2 before 1 (on a cluster, two keys of one bucket): a key order that
   // eviction by key bytes would get wrong.
-  const auto [a, b] = TwoArgumentsInOneBucket(redis_->buckets());
+  const auto [a, b] = ca::testing::TwoArgumentsInOneBucket(redis_->buckets());
   EXPECT_EQ(f(a), a * 10);
   EXPECT_EQ(f(b), b * 10);  // evicts a
   EXPECT_EQ(f(b), b * 10);  // the newest entry is kept
