@@ -70,9 +70,11 @@ ca_sources(//core:plugin_sdk
     core/clock.h
     core/plugin_export.h
     core/redis_client.h
+    core/redis_key_slot.h
     core/strict_key.h
   DEPS
     @boost//:dll
+    @boost//:headers
 )
 
 ca_sources(//core:version
@@ -84,12 +86,21 @@ ca_sources(//core:version
 ca_sources(//core/redis:hiredis_client
   TARGETS cache_alchemy
   SRCS
+    core/redis/cluster_client.cc
+    core/redis/cluster_routing.cc
+    core/redis/cluster_url.cc
     core/redis/hiredis_client.cc
     core/redis/hiredis_subscription.cc
+    core/redis/sentinel_client.cc
   HDRS
+    core/redis/cluster_client.h
+    core/redis/cluster_routing.h
+    core/redis/cluster_url.h
     core/redis/hiredis_client.h
+    core/redis/sentinel_client.h
   DEPS
     @com_google_absl//absl/base:core_headers
+    @com_google_absl//absl/container:flat_hash_map
     @com_google_absl//absl/strings
     @com_google_absl//absl/synchronization
     @hiredis

@@ -131,6 +131,40 @@ TEST(HiredisSubscriptionTest, HungServerIsDetectedByPing) {
       rec.WaitFor([](const Recorder& r) { return r.subscribed_.size() == 2; }));
 }
 
+// Cluster and Sentinel clients tell the subscription where to connect
+// before each attempt; a failed attempt (or a lost connection) is counted
+// for the resolver, which then names another server.
+TEST(HiredisSubscriptionTest, ConnectsWhereTheResolverSays) {
+  RedisServer server;
+  RedisEndpoint live = ParseRedisUrl(server.url());
+  RedisEndpoint dead = live;
+  dead.port = 1;  // nothing listens there
+  std::vector<int> failures_seen;
+  absl::Mutex mu;
+  Recorder recorder;
+  auto subscription = MakeHiredisSubscription(
+      [&](int failures) {
+        absl::MutexLock lock(&mu);
+        failures_seen.push_back(failures);
+        return failures == 0 ? dead : live;
+      },
+      {"news"}, &recorder);
+  ASSERT_TRUE(recorder.WaitFor(
+      [](const Recorder& r) { return r.subscribed_.size() == 1; }));
+  EXPECT_EQ(recorder.errors_.size(), 1u);  // the dead server, reported once
+  {
+    absl::MutexLock lock(&mu);
+    EXPECT_EQ(failures_seen, (std::vector<int>{0, 1}));
+  }
+  // A loss after a subscription counts as the first failure again.
+  RedisClient::FromUrl(server.url())
+      ->Command({"CLIENT", "KILL", "TYPE", "pubsub"});
+  ASSERT_TRUE(recorder.WaitFor(
+      [](const Recorder& r) { return r.subscribed_.size() == 2; }));
+  absl::MutexLock lock(&mu);
+  EXPECT_EQ(failures_seen.back(), 1);
+}
+
 }  // namespace
 }  // namespace redis
 }  // namespace cache_alchemy
