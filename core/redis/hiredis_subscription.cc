@@ -19,6 +19,7 @@
 #include "absl/base/thread_annotations.h"
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
+#include "core/log.h"
 #include "core/redis/hiredis_client.h"
 
 namespace cache_alchemy {
@@ -108,6 +109,11 @@ class HiredisSubscription final : public RedisSubscription {
       }
       if (stopping()) break;
       if (report_loss) {
+        internal::Log(
+            LogLevel::kWarning,
+            absl::StrCat("pub/sub subscription lost: ", error,
+                         "; reconnecting every ", kReconnectDelayMs, " ms"));
+        lost_ = true;
         listener_->OnDisconnected(error);
         report_loss = false;
       }
@@ -228,6 +234,12 @@ class HiredisSubscription final : public RedisSubscription {
                                : std::string());
     } else if (kind == "subscribe" && channel->type == REDIS_REPLY_STRING) {
       *report_loss = true;
+      if (lost_) {
+        lost_ = false;
+        internal::Log(LogLevel::kInfo,
+                      absl::StrCat("pub/sub subscription regained on ",
+                                   endpoint_.Describe()));
+      }
       listener_->OnSubscribed(std::string(channel->str, channel->len));
     }
     return "";  // "pong" and anything else: keep-alive only
@@ -239,6 +251,9 @@ class HiredisSubscription final : public RedisSubscription {
   int wake_[2] = {-1, -1};
   std::atomic<bool> stop_{false};
   std::thread* thread_ = nullptr;
+  // A loss was logged and no subscription confirmed since (the subscriber
+  // thread's own).
+  bool lost_ = false;
 
   absl::Mutex mu_;
   std::set<std::string> channels_ ABSL_GUARDED_BY(mu_);
