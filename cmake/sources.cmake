@@ -35,6 +35,7 @@ ca_sources(//core:core
     core/dependency.h
     core/errors.h
     core/internal/function_cache.h
+    core/internal/latency_histogram.h
     core/internal/signature.h
     core/internal/striped_counters.h
     core/key_encoder.h
@@ -62,6 +63,16 @@ ca_sources(//core:log
     core/log.cc
   HDRS
     core/log.h
+)
+
+ca_sources(//core:metrics
+  TARGETS cache_alchemy
+  SRCS
+    core/metrics.cc
+  HDRS
+    core/metrics.h
+  DEPS
+    @com_google_absl//absl/strings
 )
 
 ca_sources(//core:plugin_sdk
