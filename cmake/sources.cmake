@@ -69,9 +69,12 @@ ca_sources(//core:metrics
   TARGETS cache_alchemy
   SRCS
     core/metrics.cc
+    core/metrics_exporter.cc
   HDRS
     core/metrics.h
+    core/metrics_exporter.h
   DEPS
+    @boost//:headers
     @com_google_absl//absl/strings
 )
 
