@@ -3,6 +3,7 @@
 #include "core/metrics.h"
 
 #include <charconv>
+#include <cmath>
 #include <memory>
 #include <set>
 #include <string_view>
@@ -208,10 +209,20 @@ void AppendLabelValue(std::string_view text, std::string* out) {
   }
 }
 
-// The shortest text that reads back as `value` ("1e-06", "0.25", "3").
+// The shortest text that reads back as `value`, in the notation Go's
+// strconv.FormatFloat(v, 'g', -1, 64) picks (as Prometheus' own clients
+// write "le"): scientific below 1e-4 and from 1e21, else fixed ("1e-05",
+// "0.0001", "2.5", "10").
 std::string Number(double value) {
+  if (std::isnan(value)) return "NaN";
+  if (std::isinf(value)) return value > 0 ? "+Inf" : "-Inf";
+  const double magnitude = std::fabs(value);
+  const bool scientific =
+      magnitude != 0 && (magnitude < 1e-4 || magnitude >= 1e21);
   char buf[64];
-  auto [end, ec] = std::to_chars(buf, buf + sizeof(buf), value);
+  auto [end, ec] = std::to_chars(
+      buf, buf + sizeof(buf), value,
+      scientific ? std::chars_format::scientific : std::chars_format::fixed);
   return ec == std::errc() ? std::string(buf, end) : "NaN";
 }
 

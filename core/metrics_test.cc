@@ -335,6 +335,8 @@ TEST(PrometheusTextTest, WellFormedWithCumulativeHistogram) {
   ASSERT_EQ(buckets.size(), 23u);
   EXPECT_EQ(buckets.front().first, "1e-06");
   EXPECT_EQ(buckets[2].first, "5e-06");
+  EXPECT_EQ(buckets[6].first, "0.0001");  // as Prometheus' Go clients write it
+  EXPECT_EQ(buckets[8].first, "0.0005");
   EXPECT_EQ(buckets[21].first, "10");
   EXPECT_EQ(buckets.back().first, "+Inf");
   for (size_t i = 1; i < buckets.size(); ++i) {
