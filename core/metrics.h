@@ -47,7 +47,8 @@ namespace metrics {
 // Which functions a collection asks for their number of entries.
 enum class Entries {
   // Only functions whose backend keeps its entries in this process
-  // (MemoryCache): cheap, no I/O. The default.
+  // (MemoryCache): no I/O; MemoryCache walks the function's entries under
+  // its writer lock (delays stores, never hits). The default.
   kInProcess,
   // Every function, including those of shared backends (for the Redis
   // backends one script per function that walks its index: O(entries) work
