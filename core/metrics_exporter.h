@@ -53,8 +53,11 @@ struct HttpExporterOptions {
 // Thread safety: the accessors may be called from any thread.
 class HttpExporter {
  public:
+  // INTERNAL: the server's state; exporters are made by StartHttpExporter.
   struct Impl;
   explicit HttpExporter(std::unique_ptr<Impl> impl);
+  // Stops the server (see above). Must not run on the exporter's own thread
+  // (it joins it); never throws.
   ~HttpExporter();
   HttpExporter(const HttpExporter&) = delete;
   HttpExporter& operator=(const HttpExporter&) = delete;
