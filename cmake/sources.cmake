@@ -28,7 +28,6 @@ ca_sources(//core:core
     core/dependency.cc
     core/internal/dependency_graph.h
     core/internal/function_cache.cc
-    core/log.cc
     core/registry.cc
   HDRS
     core/cached_function.h
@@ -36,10 +35,10 @@ ca_sources(//core:core
     core/dependency.h
     core/errors.h
     core/internal/function_cache.h
+    core/internal/latency_histogram.h
     core/internal/signature.h
     core/internal/striped_counters.h
     core/key_encoder.h
-    core/log.h
     core/namespaces.h
     core/options.h
     core/registry.h
@@ -56,6 +55,27 @@ ca_sources(//core:core
     @com_google_absl//absl/strings
     @com_google_absl//absl/synchronization
   LINKOPTS -ldl
+)
+
+ca_sources(//core:log
+  TARGETS cache_alchemy
+  SRCS
+    core/log.cc
+  HDRS
+    core/log.h
+)
+
+ca_sources(//core:metrics
+  TARGETS cache_alchemy
+  SRCS
+    core/metrics.cc
+    core/metrics_exporter.cc
+  HDRS
+    core/metrics.h
+    core/metrics_exporter.h
+  DEPS
+    @boost//:headers
+    @com_google_absl//absl/strings
 )
 
 ca_sources(//core:plugin_sdk

@@ -166,7 +166,7 @@ class CachedFunction<R(Args...)> {
   R operator()(Args... args) const {
     internal::FunctionCache& state = *state_;
     if (!state.enabled()) {
-      state.CountMiss();
+      const internal::MissTimer timer(state);  // counts the miss
       return fn_(std::forward<Args>(args)...);
     }
     KeyBuffer buffer;
@@ -207,15 +207,16 @@ class CachedFunction<R(Args...)> {
       return *value;
     }
     std::shared_ptr<const R> value;
+    const int64_t started = internal::MonotonicNanos();
     try {
       value = std::make_shared<const R>(fn_(std::forward<Args>(args)...));
     } catch (...) {
-      state.CountMiss();
+      state.CountMiss(internal::MonotonicNanos() - started);
       state.Finish(ticket, key_string, nullptr, std::current_exception(),
                    std::nullopt, nullptr);
       throw;
     }
-    state.CountMiss();
+    state.CountMiss(internal::MonotonicNanos() - started);
     std::optional<StoredValue> stored;
     try {
       stored = ValueCodec<R>::Encode(format_, value);

@@ -27,6 +27,7 @@
 #include "absl/functional/function_ref.h"
 #include "core/backend.h"
 #include "core/dependency.h"
+#include "core/internal/latency_histogram.h"
 #include "core/internal/striped_counters.h"
 
 namespace cache_alchemy {
@@ -196,11 +197,20 @@ class FunctionCache : public std::enable_shared_from_this<FunctionCache> {
   }
 
   void CountHit() { counters_.Add(kHits); }
-  void CountMiss() { counters_.Add(kMisses); }
+  // A miss: the wrapped function ran for `compute_nanos` (returning or
+  // throwing); recorded in miss_durations() too.
+  void CountMiss(int64_t compute_nanos) {
+    counters_.Add(kMisses);
+    miss_durations_.Record(compute_nanos);
+  }
   void CountError() { counters_.Add(kErrors); }
   int64_t hits() const { return counters_.Sum(kHits); }
   int64_t misses() const { return counters_.Sum(kMisses); }
   int64_t errors() const { return counters_.Sum(kErrors); }
+  // Values the backend accepted (fenced stores it refused are not counted).
+  int64_t stores() const { return counters_.Sum(kStores); }
+  // How long the wrapped function ran on each miss (core/metrics.h).
+  const LatencyHistogram& miss_durations() const { return miss_durations_; }
   // Entries currently held by the backend for this function (0 if disabled).
   int64_t size();
 
@@ -223,7 +233,7 @@ class FunctionCache : public std::enable_shared_from_this<FunctionCache> {
 
   // Bumped on every call: striped per thread, so hits on many cores do not
   // share a cache line.
-  enum Counter : size_t { kHits, kMisses, kErrors, kNumCounters };
+  enum Counter : size_t { kHits, kMisses, kErrors, kStores, kNumCounters };
   StripedCounters<kNumCounters> counters_;
   std::atomic<uint64_t> finished_flights_{0};
   // Steady-clock milliseconds of the last logged backend error.
@@ -240,6 +250,25 @@ class FunctionCache : public std::enable_shared_from_this<FunctionCache> {
   // Guards the single-flight table.
   std::mutex flights_mu_;
   absl::flat_hash_map<std::string, std::shared_ptr<Flight>> flights_;
+
+  // Written on misses only; on its own cache lines, away from what hits
+  // read.
+  alignas(64) LatencyHistogram miss_durations_;
+};
+
+// Counts a miss of `cache` when it goes out of scope, with the time since it
+// was made (for a call that returns or throws from the wrapped function).
+class MissTimer {
+ public:
+  explicit MissTimer(FunctionCache& cache)
+      : cache_(cache), started_(MonotonicNanos()) {}
+  ~MissTimer() { cache_.CountMiss(MonotonicNanos() - started_); }
+  MissTimer(const MissTimer&) = delete;
+  MissTimer& operator=(const MissTimer&) = delete;
+
+ private:
+  FunctionCache& cache_;
+  const int64_t started_;
 };
 
 }  // namespace internal

@@ -21,6 +21,7 @@
 #include "absl/base/thread_annotations.h"
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
+#include "core/log.h"
 #include "core/redis/hiredis_client.h"
 
 namespace cache_alchemy {
@@ -117,6 +118,11 @@ class HiredisSubscription final : public RedisSubscription {
       failures = report_loss ? 1 : failures + 1;
       if (stopping()) break;
       if (report_loss) {
+        internal::Log(
+            LogLevel::kWarning,
+            absl::StrCat("pub/sub subscription lost: ", error,
+                         "; reconnecting every ", kReconnectDelayMs, " ms"));
+        lost_ = true;
         listener_->OnDisconnected(error);
         report_loss = false;
       }
@@ -198,7 +204,7 @@ class HiredisSubscription final : public RedisSubscription {
           }
           if (raw == nullptr) break;
           auto* reply = static_cast<redisReply*>(raw);
-          std::string error = Dispatch(reply, report_loss);
+          std::string error = Dispatch(reply, endpoint, report_loss);
           freeReplyObject(reply);
           if (!error.empty()) return absl::StrCat(where, error);
         }
@@ -219,7 +225,8 @@ class HiredisSubscription final : public RedisSubscription {
 
   // Hands one reply to the listener; returns an error text to drop the
   // connection, or "".
-  std::string Dispatch(const redisReply* reply, bool* report_loss) {
+  std::string Dispatch(const redisReply* reply, const RedisEndpoint& endpoint,
+                       bool* report_loss) {
     if (reply->type == REDIS_REPLY_ERROR) {
       return absl::StrCat("refused: ", std::string(reply->str, reply->len));
     }
@@ -238,6 +245,12 @@ class HiredisSubscription final : public RedisSubscription {
                                : std::string());
     } else if (kind == "subscribe" && channel->type == REDIS_REPLY_STRING) {
       *report_loss = true;
+      if (lost_) {
+        lost_ = false;
+        internal::Log(LogLevel::kInfo,
+                      absl::StrCat("pub/sub subscription regained on ",
+                                   endpoint.Describe()));
+      }
       listener_->OnSubscribed(std::string(channel->str, channel->len));
     }
     return "";  // "pong" and anything else: keep-alive only
@@ -249,6 +262,9 @@ class HiredisSubscription final : public RedisSubscription {
   int wake_[2] = {-1, -1};
   std::atomic<bool> stop_{false};
   std::thread* thread_ = nullptr;
+  // A loss was logged and no subscription confirmed since (the subscriber
+  // thread's own).
+  bool lost_ = false;
 
   absl::Mutex mu_;
   std::set<std::string> channels_ ABSL_GUARDED_BY(mu_);

@@ -10,7 +10,11 @@
 #include <thread>
 #include <vector>
 
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 #include "absl/synchronization/mutex.h"
+#include "core/log.h"
 #include "core/redis/hiredis_client.h"
 #include "gtest/gtest.h"
 #include "testing/redis_server.h"
@@ -163,6 +167,35 @@ TEST(HiredisSubscriptionTest, ConnectsWhereTheResolverSays) {
       [](const Recorder& r) { return r.subscribed_.size() == 2; }));
   absl::MutexLock lock(&mu);
   EXPECT_EQ(failures_seen.back(), 1);
+}
+
+// A loss and the subscription made again after it each reach the log sink
+// (core/log.h) once.
+TEST(HiredisSubscriptionTest, LossAndRegainAreLoggedOnce) {
+  absl::Mutex mu;
+  std::vector<std::string> lines;
+  SetLogSink([&](const LogRecord& r) {
+    absl::MutexLock lock(&mu);
+    lines.push_back(
+        absl::StrCat(LogLevelName(r.level), " ", std::string(r.message)));
+  });
+  RedisServer server;
+  auto client = RedisClient::FromUrl(server.url());
+  Recorder rec;
+  auto sub = client->Subscribe({"f", "g"}, &rec);
+  ASSERT_TRUE(
+      rec.WaitFor([](const Recorder& r) { return r.subscribed_.size() == 2; }));
+  EXPECT_EQ(client->Command({"CLIENT", "KILL", "TYPE", "pubsub"}).integer, 1);
+  ASSERT_TRUE(
+      rec.WaitFor([](const Recorder& r) { return r.subscribed_.size() == 4; }));
+  sub.reset();
+  SetLogSink(nullptr);
+  absl::MutexLock lock(&mu);
+  ASSERT_EQ(lines.size(), 2u) << absl::StrJoin(lines, "\n");
+  EXPECT_TRUE(absl::StartsWith(lines[0], "WARNING pub/sub subscription lost: "))
+      << lines[0];
+  EXPECT_TRUE(absl::StrContains(lines[0], server.url())) << lines[0];
+  EXPECT_EQ(lines[1], "INFO pub/sub subscription regained on " + server.url());
 }
 
 }  // namespace
