@@ -19,8 +19,9 @@ PACKAGES=(
   libbenchmark-dev
   libmemcached-dev
   liburcu-dev
-  # Servers the tests start on loopback ports themselves.
-  redis-server redis-tools memcached
+  # Servers the tests start on loopback ports themselves (redis-tools has
+  # redis-cli, which joins the test clusters; redis-sentinel the sentinels).
+  redis-server redis-tools redis-sentinel memcached
 )
 
 if [ "$(id -u)" -ne 0 ]; then

@@ -15,6 +15,9 @@
 //   add.cache_clear();
 //
 // `ca::kVersion` (core/version.h) names the release these headers belong to.
+// Metrics of the live cached functions: core/metrics.h
+// (`ca::metrics::PrometheusText()`) and core/metrics_exporter.h (a /metrics
+// HTTP server, off unless started); the log sink: core/log.h.
 //
 // See README.md and docs/ for the whole API.
 
@@ -28,6 +31,8 @@
 #include "core/errors.h"            // IWYU pragma: export
 #include "core/key_encoder.h"       // IWYU pragma: export
 #include "core/log.h"               // IWYU pragma: export
+#include "core/metrics.h"           // IWYU pragma: export
+#include "core/metrics_exporter.h"  // IWYU pragma: export
 #include "core/namespaces.h"        // IWYU pragma: export
 #include "core/options.h"           // IWYU pragma: export
 #include "core/redis_client.h"      // IWYU pragma: export

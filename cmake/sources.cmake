@@ -30,7 +30,6 @@ ca_sources(//core:core
     core/internal/function_cache.cc
     core/internal/refresh_size.h
     core/internal/task_pool.cc
-    core/log.cc
     core/refresh_pool.cc
     core/registry.cc
   HDRS
@@ -42,11 +41,11 @@ ca_sources(//core:core
     core/internal/async_result.h
     core/internal/envelope.h
     core/internal/function_cache.h
+    core/internal/latency_histogram.h
     core/internal/signature.h
     core/internal/striped_counters.h
     core/internal/task_pool.h
     core/key_encoder.h
-    core/log.h
     core/namespaces.h
     core/options.h
     core/refresh_pool.h
@@ -66,6 +65,27 @@ ca_sources(//core:core
   LINKOPTS -ldl
 )
 
+ca_sources(//core:log
+  TARGETS cache_alchemy
+  SRCS
+    core/log.cc
+  HDRS
+    core/log.h
+)
+
+ca_sources(//core:metrics
+  TARGETS cache_alchemy
+  SRCS
+    core/metrics.cc
+    core/metrics_exporter.cc
+  HDRS
+    core/metrics.h
+    core/metrics_exporter.h
+  DEPS
+    @boost//:headers
+    @com_google_absl//absl/strings
+)
+
 ca_sources(//core:plugin_sdk
   TARGETS
     cache_alchemy
@@ -78,9 +98,11 @@ ca_sources(//core:plugin_sdk
     core/clock.h
     core/plugin_export.h
     core/redis_client.h
+    core/redis_key_slot.h
     core/strict_key.h
   DEPS
     @boost//:dll
+    @boost//:headers
 )
 
 ca_sources(//core:version
@@ -92,12 +114,21 @@ ca_sources(//core:version
 ca_sources(//core/redis:hiredis_client
   TARGETS cache_alchemy
   SRCS
+    core/redis/cluster_client.cc
+    core/redis/cluster_routing.cc
+    core/redis/cluster_url.cc
     core/redis/hiredis_client.cc
     core/redis/hiredis_subscription.cc
+    core/redis/sentinel_client.cc
   HDRS
+    core/redis/cluster_client.h
+    core/redis/cluster_routing.h
+    core/redis/cluster_url.h
     core/redis/hiredis_client.h
+    core/redis/sentinel_client.h
   DEPS
     @com_google_absl//absl/base:core_headers
+    @com_google_absl//absl/container:flat_hash_map
     @com_google_absl//absl/strings
     @com_google_absl//absl/synchronization
     @hiredis

@@ -48,9 +48,11 @@ namespace cache_alchemy {
 // function's signature. Version 4 made the fence a plain `Fence`, hands
 // visitors a non-owning `ValueView`, passes keys as string views, lets small
 // trivially copyable values travel as bytes (`StoredValue`) and added
-// `NamespaceSpec::eviction`. Version 5 added `CacheNamespace::Invalidate`
-// (one key, fenced) and `StoredValue::ttl_ms` (a lifetime per entry).
-inline constexpr int32_t kPluginAbiVersion = 5;
+// `NamespaceSpec::eviction`. Version 5 added `RedisClient::buckets` and
+// `RedisClient::DurableCommand` (Redis Cluster and Sentinel). Version 6
+// added `CacheNamespace::Invalidate` (one key, fenced) and
+// `StoredValue::ttl_ms` (a lifetime per entry).
+inline constexpr int32_t kPluginAbiVersion = 6;
 
 // Identifies the C++ standard library ABI a plugin was built with (libstdc++'s
 // dual ABI changes the layout of std::string). Checked on load like the

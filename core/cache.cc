@@ -13,6 +13,7 @@
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "absl/synchronization/mutex.h"
 #include "core/cached_function.h"
 #include "core/defaults.h"
 #include "core/internal/dependency_graph.h"
@@ -24,6 +25,23 @@
 namespace cache_alchemy {
 namespace internal {
 namespace {
+
+// Debian builds Abseil without NDEBUG, so every absl::Mutex operation runs
+// deadlock detection under one process-wide spin lock. A fork() while some
+// thread (a Redis subscriber, a user's thread) holds it leaves that lock
+// held in the child, whose first absl::Mutex operation then hangs forever;
+// the detection also costs about 360 instructions per lock. A cache must
+// survive fork(), so the library turns the detection off when it is loaded
+// (as an NDEBUG build of Abseil has it).
+// CACHE_ALCHEMY_ABSL_DEADLOCK_DETECTION=1 keeps it, for a process that wants it
+// while debugging.
+[[maybe_unused]] const bool kAbslDeadlockDetectionConfigured = [] {
+  const char* keep = std::getenv("CACHE_ALCHEMY_ABSL_DEADLOCK_DETECTION");
+  if (keep == nullptr || std::string(keep) != "1") {
+    absl::SetMutexDeadlockDetectionMode(absl::OnDeadlockCycle::kIgnore);
+  }
+  return true;
+}();
 
 std::string BackendFor(Family family, const Defaults& defaults) {
   switch (family) {

@@ -200,7 +200,7 @@ class CachedFunction<R(Args...)> {
   R operator()(Args... args) const requires(!kAsync) {
     internal::FunctionCache& state = *state_;
     if (!state.enabled()) {
-      state.CountMiss();
+      const internal::MissTimer timer(state);  // counts the miss
       return fn_(std::forward<Args>(args)...);
     }
     if (enveloped_) return CallWithPolicies(std::forward<Args>(args)...);
@@ -227,7 +227,7 @@ class CachedFunction<R(Args...)> {
   R operator()(Args... args) const requires(kAsync) {
     internal::FunctionCache& state = *state_;
     if (!state.enabled()) {
-      state.CountMiss();
+      const internal::MissTimer timer(state);  // counts the miss
       return fn_(std::forward<Args>(args)...);
     }
     return CallWithPolicies(std::forward<Args>(args)...);
@@ -292,7 +292,7 @@ class CachedFunction<R(Args...)> {
     const std::string_view key = MakeKey(&buffer, args...);
     state.Invalidate(std::string(key), FullPattern(args...));
     if (!state.enabled()) {
-      state.CountMiss();
+      const internal::MissTimer timer(state);  // counts the miss
       return fn_(std::forward<Args>(args)...);
     }
     Fence fence;
@@ -578,16 +578,17 @@ class CachedFunction<R(Args...)> {
       return *value;
     }
     std::shared_ptr<const V> value;
+    const int64_t started = internal::MonotonicNanos();
     try {
       value = std::make_shared<const V>(fn_(std::forward<Args>(args)...));
     } catch (...) {
       const std::exception_ptr error = std::current_exception();
-      state.CountMiss();
+      state.CountMiss(internal::MonotonicNanos() - started);
       state.Finish(ticket, key_string, nullptr, error,
                    EncodeErrorForStore(error), fenced ? &fence : nullptr);
       throw;
     }
-    state.CountMiss();
+    state.CountMiss(internal::MonotonicNanos() - started);
     state.Finish(ticket, key_string, value, nullptr, EncodeForStore(value),
                  fenced ? &fence : nullptr);
     return *value;
@@ -625,19 +626,19 @@ class CachedFunction<R(Args...)> {
       return internal::ReadyFuture<R>(*value);
     }
     std::optional<R> underlying;
+    const int64_t started = internal::MonotonicNanos();
     try {
       underlying.emplace(fn_(std::forward<Args>(args)...));
     } catch (...) {
       // Thrown before a future was made: this caller gets the exception
       // as the plain function would give it; joiners get it in theirs.
       const std::exception_ptr error = std::current_exception();
-      state.CountMiss();
+      state.CountMiss(internal::MonotonicNanos() - started);
       pending->Resolve(nullptr, error);
       state.Finish(ticket, key_string, nullptr, error,
                    EncodeErrorForStore(error), fenced ? &fence : nullptr);
       throw;
     }
-    state.CountMiss();
     R result = pending->template Get<R>();
     // (An invalid future completes at once: its get() throws.)
     const bool ready =
@@ -645,8 +646,10 @@ class CachedFunction<R(Args...)> {
                                     std::future_status::ready;
     // (Shared: a std::function, which the pool takes, must be copyable.)
     auto complete = [self = *this, pending, ticket, key_string, fence, fenced,
+                     started,
                      future = std::make_shared<R>(std::move(*underlying))] {
-      self.CompleteAsync(*pending, ticket, key_string, fence, fenced, *future);
+      self.CompleteAsync(*pending, ticket, key_string, fence, fenced, started,
+                         *future);
     };
     if (ready || !internal::TaskPool::Waiters().Submit(complete)) {
       complete();  // ready already (or the process is exiting)
@@ -655,10 +658,11 @@ class CachedFunction<R(Args...)> {
   }
 
   // Delivers the result of `future` to the callers, then stores it.
+  // (A miss of an async function counts the time until its value arrived.)
   void CompleteAsync(internal::AsyncPending<V>& pending,
                      const internal::FunctionCache::Ticket& ticket,
                      const std::string& key, const Fence& fence, bool fenced,
-                     R& future) const {
+                     int64_t started, R& future) const {
     std::shared_ptr<const V> value;
     std::exception_ptr error;
     try {
@@ -666,6 +670,7 @@ class CachedFunction<R(Args...)> {
     } catch (...) {
       error = std::current_exception();
     }
+    state_->CountMiss(internal::MonotonicNanos() - started);
     // The callers first: none waits for the store.
     pending.Resolve(value, error);
     if (error != nullptr) {

@@ -95,23 +95,30 @@ struct RedisReply {
 //
 // Thread safety: every method may be called from any number of threads at
 // once (the implementation keeps a small pool of connections). After a server
-// restart, the next command reconnects by itself.
+// restart, the next command reconnects by itself; a cluster client follows
+// the cluster's redirections and a Sentinel client the current master.
 class RedisClient {
  public:
   virtual ~RedisClient() = default;
 
   // Sends one command (`argv[0]` is the command name; arguments are binary
-  // safe) and returns its reply. One round trip.
+  // safe) and returns its reply. One round trip. A cluster client sends it
+  // to the node serving its first key (docs/redis.md, "Redis Cluster").
   virtual RedisReply Command(const std::vector<std::string>& argv) = 0;
 
-  // Sends every command in one write and reads all replies: one round trip.
-  // Returns one reply per command, in order. Not a transaction: wrap the
-  // commands in MULTI/EXEC for atomicity.
+  // Sends every command in one write and reads all replies: one round trip
+  // (on a cluster, one per node the commands' keys live on). Returns one
+  // reply per command, in order. Not a transaction: wrap the commands in
+  // MULTI/EXEC for atomicity (on a cluster, only with every key in one slot).
   virtual std::vector<RedisReply> Pipeline(
       const std::vector<std::vector<std::string>>& commands) = 0;
 
-  // Round trips (Command or Pipeline calls that reached the server) since
-  // creation; for tests and benchmarks.
+  // Round trips (exchanges with a server that got their replies) since
+  // creation; for tests and benchmarks. A single Redis counts one per
+  // Command or Pipeline; a cluster client counts each exchange with each
+  // node (a redirection followed is one more, a pipeline split over k nodes
+  // is k, loading the slot map is one); DurableCommand counts two when it
+  // waited for replicas.
   virtual int64_t round_trips() const = 0;
 
   // Opens a dedicated pub/sub connection (with the client's endpoint,
@@ -125,15 +132,46 @@ class RedisClient {
       const std::vector<std::string>& channels,
       RedisSubscriptionListener* listener) = 0;
 
+  // ABI version 4 (the two functions below; defaults for a single Redis).
+
+  // How many buckets the Redis backends spread each function's entries over
+  // (docs/redis.md, "Layout in Redis"): 1 for a single Redis or a Sentinel
+  // deployment, the URL's `buckets` option (default 16) on a Redis Cluster.
+  // Every process sharing the data uses the same number (a cluster client
+  // refuses to run commands if the cluster was set up with another one).
+  // Never throws; no round trip.
+  virtual int buckets() const { return 1; }
+
+  // Like Command, for a write that must survive a failover (the clears'
+  // scripts). On a deployment with automatic failover (Redis Cluster,
+  // Sentinel) it returns only once every replica that was online when the
+  // command ran has acknowledged it (`ROLE`, then `WAIT` on the same
+  // connection), and throws std::runtime_error when one did not within the
+  // client's replication timeout: the write did happen on the master, but a
+  // failover could undo it. A master without replicas online has nothing
+  // to wait for. On a single Redis (redis://, unix://) it is Command.
+  // Error replies come back as replies, as from Command.
+  virtual RedisReply DurableCommand(const std::vector<std::string>& argv) {
+    return Command(argv);
+  }
+
   // Makes a client for `url`, one of
   //   redis://[[user]:password@]host[:port][/db][?options]
   //   unix:///path/to.sock[?db=N&options]
+  //   redis-cluster://[[user]:password@]host:port[,host:port...][?options]
+  //   redis-sentinel://[[user]:password@]host:port[,host:port...]/MASTER[/db][?options]
   // with options `connect_timeout_ms` (default 1000), `timeout_ms` (command
-  // timeout, default 1000) and `pool_size` (idle connections kept, default
-  // 8). Port defaults to 6379 and db to 0. AUTH (when a password is given)
-  // and SELECT (when db != 0) run on every new connection. No connection is
-  // made here: the first command connects.
-  // Throws std::invalid_argument naming what is wrong with a malformed URL.
+  // timeout, default 1000) and `pool_size` (idle connections kept per
+  // server, default 8); Cluster and Sentinel URLs also take
+  // `wait_timeout_ms` (DurableCommand, default 1000), a cluster `buckets`
+  // (default 16) and Sentinel `sentinel_user` / `sentinel_password`
+  // (docs/redis.md). Port defaults to 6379 and db to 0 (the sentinels'
+  // port to 26379). AUTH (when a password is given) and SELECT (when
+  // db != 0) run on every new connection. No connection is made here: the
+  // first command connects (and a cluster client learns the slot map, a
+  // Sentinel client the master).
+  // Throws std::invalid_argument naming what is wrong with a malformed URL
+  // (never quoting the password).
   // Defined in the host library (//core), not available to plugins.
   static std::shared_ptr<RedisClient> FromUrl(const std::string& url);
 };

@@ -70,9 +70,26 @@ RedisServer::RedisServer(Options options) : options_(std::move(options)) {
     if (mkdtemp(b2.data()) != nullptr)
       socket_path_ = std::string(b2.data()) + "/redis.sock";
   }
-  port_ = FreeLoopbackPort();
+  if (!options_.config.empty()) {
+    std::ofstream(dir_ + "/redis.conf") << options_.config << "\n";
+  }
   owner_ = getpid();
-  Start();
+  // A free port can be taken by another process (a test running in
+  // parallel) before the server binds it: then try other ports.
+  for (int attempt = 1;; ++attempt) {
+    port_ = FreeLoopbackPort();
+    if (options_.cluster) {
+      do {
+        cluster_port_ = FreeLoopbackPort();
+      } while (cluster_port_ == port_);
+    }
+    try {
+      Start();
+      return;
+    } catch (const std::runtime_error&) {
+      if (attempt == 3 || Log().find("in use") == std::string::npos) throw;
+    }
+  }
 }
 
 RedisServer::~RedisServer() {
@@ -87,27 +104,22 @@ void RedisServer::Start() {
                              " is missing; run setup.sh (it installs the "
                              "redis-server package) or set REDIS_SERVER_BIN");
   }
-  std::vector<std::string> args = {bin,
-                                   "--port",
-                                   std::to_string(port_),
-                                   "--bind",
-                                   "127.0.0.1",
-                                   "--save",
-                                   "",
-                                   "--appendonly",
-                                   "no",
-                                   "--daemonize",
-                                   "no",
-                                   "--dir",
-                                   dir_,
-                                   "--unixsocket",
-                                   socket_path_,
-                                   "--unixsocketperm",
-                                   "700",
-                                   "--logfile",
-                                   dir_ + "/redis.log",
-                                   "--loglevel",
-                                   "warning"};
+  std::vector<std::string> args = {bin};
+  if (!options_.config.empty()) args.push_back(dir_ + "/redis.conf");
+  if (options_.sentinel) args.push_back("--sentinel");
+  args.insert(args.end(),
+              {"--port", std::to_string(port_), "--bind", "127.0.0.1", "--save",
+               "", "--appendonly", "no", "--daemonize", "no", "--dir", dir_,
+               "--unixsocket", socket_path_, "--unixsocketperm", "700",
+               "--logfile", dir_ + "/redis.log", "--loglevel", "warning",
+               // A replica syncs at once (not after 5 s).
+               "--repl-diskless-sync-delay", "0"});
+  if (options_.cluster) {
+    args.insert(args.end(), {"--cluster-enabled", "yes",
+                             "--cluster-config-file", "nodes.conf",
+                             "--cluster-port", std::to_string(cluster_port_)});
+  }
+  args.insert(args.end(), options_.args.begin(), options_.args.end());
   if (!options_.password.empty()) {
     args.push_back("--requirepass");
     args.push_back(options_.password);
@@ -154,6 +166,10 @@ std::string RedisServer::url(int db) const {
       options_.password.empty() ? "" : ":" + options_.password + "@";
   return "redis://" + auth + "127.0.0.1:" + std::to_string(port_) + "/" +
          std::to_string(db);
+}
+
+std::string RedisServer::address() const {
+  return "127.0.0.1:" + std::to_string(port_);
 }
 
 std::string RedisServer::unix_url(int db) const {

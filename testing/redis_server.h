@@ -22,6 +22,7 @@
 #include <sys/types.h>
 
 #include <string>
+#include <vector>
 
 namespace cache_alchemy {
 namespace testing {
@@ -32,6 +33,17 @@ class RedisServer {
  public:
   struct Options {
     std::string password;  // non-empty: --requirepass
+    // A Redis Cluster node: --cluster-enabled yes, its config file in the
+    // server's directory (kept across Stop/Start, so a restarted node
+    // rejoins its cluster) and a second free port for the cluster bus.
+    bool cluster = false;
+    // A sentinel (--sentinel); needs `config` (the `sentinel monitor ...`
+    // lines), which the sentinel rewrites as it learns.
+    bool sentinel = false;
+    // Non-empty: written to <dir>/redis.conf once and passed first.
+    std::string config;
+    // Appended to the command line, e.g. {"--replicaof", "127.0.0.1 6379"}.
+    std::vector<std::string> args;
   };
 
   // Starts the server. Throws std::runtime_error (with the server's log) if
@@ -57,6 +69,11 @@ class RedisServer {
   bool running() const { return pid_ > 0; }
 
   int port() const { return port_; }
+  // The cluster bus port (Options::cluster), else 0.
+  int cluster_port() const { return cluster_port_; }
+  pid_t pid() const { return pid_; }
+  // "127.0.0.1:<port>".
+  std::string address() const;
   // "redis://127.0.0.1:<port>/<db>" (with ":password@" when set).
   std::string url(int db = 0) const;
   // "unix://<dir>/redis.sock?db=<db>".
@@ -71,6 +88,7 @@ class RedisServer {
   std::string dir_;
   std::string socket_path_;
   int port_ = 0;
+  int cluster_port_ = 0;
   pid_t pid_ = 0;
   pid_t owner_ = 0;
 };

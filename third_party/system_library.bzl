@@ -129,6 +129,7 @@ _ABSL = {
     "debugging:symbolize": ["absl_symbolize"],
     "flags:flag": ["absl_flags"],
     "flags:parse": ["absl_flags_parse"],
+    "flags:reflection": ["absl_flags_reflection"],
     "functional:any_invocable": ["absl_any_invocable"],
     "functional:bind_front": ["absl_bind_front"],
     "functional:function_ref": ["absl_function_ref"],

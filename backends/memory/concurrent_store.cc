@@ -164,7 +164,7 @@ struct ConcurrentStore::Node {
 // Open addressing with linear probing, any capacity (a key's home slot is
 // its hash scaled to the capacity, so the table need not double: it is
 // rebuilt at 60% full and grows to 85%). A slot holds a node pointer in its
-// low 48 bits and the top 16 bits of the key's hash above them, so a probe
+// low 48 bits and 16 bits of the key's hash above them, so a probe
 // passes other keys without touching their nodes. Readers load slots with
 // acquire; the single writer (mu_) publishes a slot with release after the
 // node is fully built. Never full, so every probe ends at an empty slot.
@@ -177,21 +177,26 @@ struct ConcurrentStore::Table {
   static constexpr uint64_t kTombstone = 1;
   static constexpr uint64_t kPointerBits = (uint64_t{1} << 48) - 1;
   static uint64_t Pack(Node* node, uint64_t hash) {
-    return (hash & ~kPointerBits) | reinterpret_cast<uintptr_t>(node);
+    return Fingerprint(hash) | reinterpret_cast<uintptr_t>(node);
   }
+  // The low 16 bits of the hash, above the pointer. (Not the top bits: they
+  // choose the home slot, so keys probed together share them and a
+  // fingerprint made of them would tell nothing apart.)
+  static uint64_t Fingerprint(uint64_t hash) { return hash << 48; }
   static Node* NodeOf(uint64_t slot) {
     return reinterpret_cast<Node*>(static_cast<uintptr_t>(slot & kPointerBits));
   }
   static bool Live(uint64_t slot) { return slot > kTombstone; }
   // Whether `slot` may hold a key of `hash` (the top 16 bits agree).
   static bool MayHold(uint64_t slot, uint64_t hash) {
-    return Live(slot) && ((slot ^ hash) & ~kPointerBits) == 0;
+    return Live(slot) && (slot & ~kPointerBits) == Fingerprint(hash);
   }
   size_t Home(uint64_t hash) const {
     return static_cast<size_t>(
         (static_cast<unsigned __int128>(hash) * capacity) >> 64);
   }
   size_t Next(size_t i) const { return i + 1 == capacity ? 0 : i + 1; }
+  size_t Prev(size_t i) const { return i == 0 ? capacity - 1 : i - 1; }
 
   static Table* Make(size_t capacity) {
     const size_t size = Bytes(capacity);
@@ -450,7 +455,26 @@ void ConcurrentStore::PushHead(Queue& queue, Node* node, uint8_t which) {
 
 void ConcurrentStore::Retire(Node* node) {
   Table* table = table_.load(std::memory_order_relaxed);
-  table->slots[node->slot].store(Table::kTombstone, std::memory_order_release);
+  const size_t i = node->slot;
+  if (table->slots[table->Next(i)].load(std::memory_order_relaxed) ==
+      Table::kEmpty) {
+    // Every probe that reaches slot i stops at the empty slot after it, so
+    // the slot can be empty too, and so can the tombstones right before it
+    // (no key lies beyond them). Readers see no difference, and churn (a
+    // store and an eviction per miss) leaves fewer tombstones to lengthen
+    // probes and force rebuilds. (Moving keys back instead, as backward-shift
+    // deletion does, measured no cheaper: each move rehashes a key.)
+    table->slots[i].store(Table::kEmpty, std::memory_order_release);
+    --table->used;
+    for (size_t p = table->Prev(i);
+         table->slots[p].load(std::memory_order_relaxed) == Table::kTombstone;
+         p = table->Prev(p)) {
+      table->slots[p].store(Table::kEmpty, std::memory_order_release);
+      --table->used;
+    }
+  } else {
+    table->slots[i].store(Table::kTombstone, std::memory_order_release);
+  }
   if (node->queue() != kNoQueue) Unlink(node);
   node->bits |= Node::kDead;
   --count_;
@@ -628,13 +652,16 @@ template <typename Pred>
 int64_t ConcurrentStore::RemoveIf(Pred remove, int64_t now) {
   clears_.store(clears_.load(std::memory_order_relaxed) + 1,
                 std::memory_order_release);
+  // Matches are listed first (from the queues), then removed: the table is
+  // not scanned while it changes.
+  std::vector<Node*> doomed;
+  for (const Queue* queue : {&small_, &main_}) {
+    for (Node* node = queue->tail; node != nullptr; node = node->newer) {
+      if (remove(node->key())) doomed.push_back(node);
+    }
+  }
   int64_t live = 0;
-  Table* table = table_.load(std::memory_order_relaxed);
-  for (size_t i = 0; i < table->capacity; ++i) {
-    const uint64_t slot = table->slots[i].load(std::memory_order_relaxed);
-    if (!Table::Live(slot)) continue;
-    Node* node = Table::NodeOf(slot);
-    if (!remove(node->key())) continue;
+  for (Node* node : doomed) {
     if (!Expired(*node, now)) ++live;
     Retire(node);
   }

@@ -55,12 +55,18 @@ CacheNamespace* MemoryCache::Open(const NamespaceSpec& spec,
   if (store == nullptr) {
     // The first opener's limit, expiry, policy and clock apply to the shared
     // store.
-    store = std::make_shared<ConcurrentStore>(
-        ConcurrentStore::Options{.limit = spec.limit,
-                                 .expire_seconds = spec.expire_seconds,
-                                 .clock = host.clock,
-                                 .key_format = KeyFormat::kBinary,
-                                 .policy = spec.eviction});
+    // The deleter keeps the store's evictions counted after it is gone.
+    store = std::shared_ptr<ConcurrentStore>(
+        new ConcurrentStore(
+            ConcurrentStore::Options{.limit = spec.limit,
+                                     .expire_seconds = spec.expire_seconds,
+                                     .clock = host.clock,
+                                     .key_format = KeyFormat::kBinary,
+                                     .policy = spec.eviction}),
+        [retired = retired_evictions_](ConcurrentStore* s) {
+          retired->fetch_add(s->evictions(), std::memory_order_relaxed);
+          delete s;
+        });
     slot = store;
   }
   return new MemoryNamespace(std::move(store));
@@ -101,6 +107,21 @@ std::set<std::string> MemoryCache::Namespaces(const HostContext& /*host*/,
     if (store->Size() > 0) names.insert(name);
   }
   return names;
+}
+
+std::map<std::string, int64_t> MemoryCache::Stats() {
+  std::vector<std::shared_ptr<ConcurrentStore>> stores;
+  {
+    absl::MutexLock lock(&mu_);
+    for (const auto& [key, weak] : stores_) {
+      if (auto store = weak.lock()) stores.push_back(std::move(store));
+    }
+  }
+  // Read after the live stores are held: none of them can move its count
+  // into the retired total meanwhile.
+  int64_t evictions = retired_evictions_->load(std::memory_order_relaxed);
+  for (const auto& store : stores) evictions += store->evictions();
+  return {{"evictions", evictions}};
 }
 
 }  // namespace memory

@@ -16,6 +16,7 @@
 
 #include <atomic>
 #include <cstdint>
+#include <map>
 #include <memory>
 #include <set>
 #include <string>
@@ -42,6 +43,9 @@ class MemoryCache final : public Backend {
   int64_t Flush(const HostContext& host, const std::string& prefix) override;
   std::set<std::string> Namespaces(const HostContext& host,
                                    const std::string& prefix) override;
+  // "evictions": entries evicted at `limit` since this backend was loaded,
+  // in every store (those of functions gone since included).
+  std::map<std::string, int64_t> Stats() override;
 
  private:
   using StoreKey = std::pair<std::string, std::string>;  // (prefix, name)
@@ -50,6 +54,9 @@ class MemoryCache final : public Backend {
   absl::flat_hash_map<StoreKey, std::weak_ptr<ConcurrentStore>> stores_
       ABSL_GUARDED_BY(mu_);
   size_t prune_at_ ABSL_GUARDED_BY(mu_) = 64;
+  // Evictions of the stores destroyed so far (added by their deleter).
+  const std::shared_ptr<std::atomic<int64_t>> retired_evictions_ =
+      std::make_shared<std::atomic<int64_t>>(0);
 };
 
 }  // namespace memory

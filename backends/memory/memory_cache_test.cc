@@ -248,6 +248,39 @@ TEST_F(MemoryCacheTest, PartialClearMatchesSegments) {
   EXPECT_EQ(ns->Size(), 0);
 }
 
+// A clear removes entries while it looks for matches: it must still find
+// every match, at every load and with keys that wrap around the table's
+// end. (It caught a clear that moved keys back into the slots it had
+// already scanned.)
+TEST_F(MemoryCacheTest, ClearsFindEveryMatchWhileRemoving) {
+  for (int n : {10, 1000, 20000}) {
+    auto ns = Open("shift" + std::to_string(n), -1, -1, /*strict=*/true);
+    auto key = [](int group, int i) {
+      std::string k;
+      AppendStrictSegment(std::to_string(group), &k);
+      AppendStrictSegment(std::to_string(i), &k);
+      return k;
+    };
+    for (int i = 0; i < n; ++i) {
+      for (int group = 0; group < 3; ++group) {
+        ns->Store(key(group, i), Value(group), nullptr);
+      }
+    }
+    EXPECT_EQ(ns->ClearMatching(KeyPattern{{std::string("0"), std::nullopt}}),
+              n);
+    int left = 0;
+    for (int i = 0; i < n; ++i) {
+      if (Get(*ns, key(0, i)) != -1) ++left;
+      EXPECT_EQ(Get(*ns, key(1, i)), 1) << n << " " << i;
+      EXPECT_EQ(Get(*ns, key(2, i)), 2) << n << " " << i;
+    }
+    EXPECT_EQ(left, 0) << n;
+    EXPECT_EQ(ns->Size(), 2 * n);
+    EXPECT_EQ(ns->Clear(), 2 * n);
+    EXPECT_EQ(ns->Size(), 0);
+  }
+}
+
 TEST_F(MemoryCacheTest, SamePrefixAndNameShareAStore) {
   auto a = Open("shared", 10, -1);
   auto b = Open("shared", 10, -1);

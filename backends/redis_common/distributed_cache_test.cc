@@ -1,7 +1,8 @@
 // The three Redis backends end to end, through ca::cache / ca::json_cache /
-// ca::pickle_cache and the config's cache_redis_client, against a private
-// redis-server: the original's json and pickle suites and more (fail-open
-// over a server restart, fork, concurrency, corrupt values).
+// ca::pickle_cache and the config's cache_redis_client, on each deployment
+// (a private redis-server, a 3-master Redis Cluster, a Sentinel deployment;
+// testing/redis_deployment.h): the original's json and pickle suites and
+// more (fail-open over a server restart, fork, concurrency).
 
 #include <sys/wait.h>
 #include <unistd.h>
@@ -12,21 +13,32 @@
 #include <stdexcept>
 #include <string>
 #include <thread>
+#include <tuple>
+#include <utility>
 #include <vector>
 
 #include "cache_alchemy/cache_alchemy.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "testing/redis_deployment.h"
 #include "testing/redis_server.h"
 
 namespace ca = cache_alchemy;
 
 namespace {
 
+using ::cache_alchemy::testing::Deployment;
+using ::cache_alchemy::testing::DeploymentName;
 using ::cache_alchemy::testing::RedisServer;
-using ::cache_alchemy::testing::SharedRedisServer;
+using ::cache_alchemy::testing::SharedDeploymentUrl;
 using ::testing::HasSubstr;
 using ::testing::UnorderedElementsAre;
+
+// Why the tests that stop a private server run on a single Redis only.
+constexpr char kFailoverTests[] =
+    "stops a private single server; a cluster's or Sentinel's master dying "
+    "under load: //backends/redis_common:cluster_failover_test and "
+    ":sentinel_failover_test";
 
 constexpr char kJson[] = "cache_alchemy.backends.json.DistributedJsonCache";
 constexpr char kPickle[] =
@@ -44,14 +56,21 @@ int InChild(F child) {
   return WIFEXITED(status) ? WEXITSTATUS(status) : 100;
 }
 
-class DistributedCacheTest : public ::testing::TestWithParam<const char*> {
+using Param = std::tuple<const char*, Deployment>;
+
+class DistributedCacheTest : public ::testing::TestWithParam<Param> {
  protected:
   void SetUp() override {
-    redis_ = ca::RedisClient::FromUrl(SharedRedisServer()->url());
+    redis_ = ca::RedisClient::FromUrl(SharedDeploymentUrl(deployment()));
     redis_->Command({"FLUSHALL"});
     config_ = std::make_unique<ca::config::DefaultConfig>();
     config_->cache_redis_client = redis_;
+    // A prefix (so a channel) of its own (testing/redis_deployment.h).
+    prefix_ = ca::testing::TestPrefix();
+    config_->set("CACHE_ALCHEMY_CACHE_KEY_PREFIX", prefix_);
   }
+  const char* backend() const { return std::get<0>(GetParam()); }
+  Deployment deployment() const { return std::get<1>(GetParam()); }
 
   // Keys in Redis that match `pattern` (KEYS; fine on a test server).
   std::vector<std::string> Keys(const std::string& pattern) {
@@ -62,18 +81,20 @@ class DistributedCacheTest : public ::testing::TestWithParam<const char*> {
     return keys;
   }
   std::string ValueKeyPattern(const std::string& name) {
-    std::string dotted = GetParam();
-    return dotted.substr(dotted.rfind('.') + 1) + ":" + name + "@*}:*";
+    std::string dotted = backend();
+    return prefix_ + dotted.substr(dotted.rfind('.') + 1) + ":" + name +
+           "@*}:*";
   }
-  bool SharesValues() const { return std::string(GetParam()) != kMemory; }
+  bool SharesValues() const { return std::string(backend()) != kMemory; }
 
   std::shared_ptr<ca::RedisClient> redis_;
   std::unique_ptr<ca::config::DefaultConfig> config_;
+  std::string prefix_;
 };
 
 TEST_P(DistributedCacheTest, HitsAndMisses) {
   int calls = 0;
-  auto add = ca::cache({.backend = GetParam(), .name = "add"},
+  auto add = ca::cache({.backend = backend(), .name = "add"},
                        [&calls](int a, int b) { return ++calls, a + b; });
   EXPECT_EQ(add(1, 2), 3);
   EXPECT_EQ(add(1, 2), 3);
@@ -87,14 +108,16 @@ TEST_P(DistributedCacheTest, HitsAndMisses) {
 
 TEST_P(DistributedCacheTest, LimitOne) {
   int calls = 0;
-  auto f = ca::cache({.limit = 1, .backend = GetParam(), .name = "limit1"},
+  auto f = ca::cache({.limit = 1, .backend = backend(), .name = "limit1"},
                      [&calls](int a) { return ++calls, a * 10; });
-  // 2 before 1: a key order that eviction by key bytes would get wrong.
-  EXPECT_EQ(f(2), 20);
-  EXPECT_EQ(f(1), 10);  // evicts 2
-  EXPECT_EQ(f(1), 10);  // the newest entry is kept
+  // 2 before 1 (on a cluster, two keys of one bucket): a key order that
+  // eviction by key bytes would get wrong.
+  const auto [a, b] = ca::testing::TwoArgumentsInOneBucket(redis_->buckets());
+  EXPECT_EQ(f(a), a * 10);
+  EXPECT_EQ(f(b), b * 10);  // evicts a
+  EXPECT_EQ(f(b), b * 10);  // the newest entry is kept
   EXPECT_EQ(calls, 2);
-  EXPECT_EQ(f(2), 20);  // was evicted
+  EXPECT_EQ(f(a), a * 10);  // was evicted
   EXPECT_EQ(calls, 3);
   EXPECT_EQ(f.size(), 1);
   EXPECT_EQ(Keys(ValueKeyPattern("limit1")).size(), 1u);
@@ -102,7 +125,7 @@ TEST_P(DistributedCacheTest, LimitOne) {
 
 TEST_P(DistributedCacheTest, ExpireSetsTheTtlAndExpiredIsAMiss) {
   int calls = 0;
-  auto f = ca::cache({.expire = 30, .backend = GetParam(), .name = "ttl"},
+  auto f = ca::cache({.expire = 30, .backend = backend(), .name = "ttl"},
                      [&calls](int a) { return ++calls, a; });
   f(1);
   std::vector<std::string> keys = Keys(ValueKeyPattern("ttl"));
@@ -116,7 +139,7 @@ TEST_P(DistributedCacheTest, ExpireSetsTheTtlAndExpiredIsAMiss) {
   // DistributedMemoryCache: the local copy has its own TTL (the host's
   // clock); a timestamp removed behind the cache's back is not a clear and
   // is not noticed while subscribed (docs/redis.md).
-  const int expected = GetParam() == std::string(kMemory) ? 1 : 2;
+  const int expected = backend() == std::string(kMemory) ? 1 : 2;
   f(1);
   EXPECT_EQ(calls, expected);
   f(1);
@@ -124,7 +147,7 @@ TEST_P(DistributedCacheTest, ExpireSetsTheTtlAndExpiredIsAMiss) {
 }
 
 TEST_P(DistributedCacheTest, NoExpire) {
-  auto f = ca::cache({.expire = -1, .backend = GetParam(), .name = "forever"},
+  auto f = ca::cache({.expire = -1, .backend = backend(), .name = "forever"},
                      [](int a) { return a; });
   f(1);
   std::vector<std::string> keys = Keys(ValueKeyPattern("forever"));
@@ -134,24 +157,24 @@ TEST_P(DistributedCacheTest, NoExpire) {
 
 TEST_P(DistributedCacheTest, FlushAndNamespacesWithPrefix) {
   auto f =
-      ca::cache({.backend = GetParam(), .cache_key_prefix = "t1:", .name = "f"},
+      ca::cache({.backend = backend(), .cache_key_prefix = "t1:", .name = "f"},
                 [](int a) { return a; });
   auto g =
-      ca::cache({.backend = GetParam(), .cache_key_prefix = "t1:", .name = "g"},
+      ca::cache({.backend = backend(), .cache_key_prefix = "t1:", .name = "g"},
                 [](int a) { return a; });
   auto other =
-      ca::cache({.backend = GetParam(), .cache_key_prefix = "t2:", .name = "f"},
+      ca::cache({.backend = backend(), .cache_key_prefix = "t2:", .name = "f"},
                 [](int a) { return a; });
   f(1);
   f(2);
   g(1);
   other(1);
-  EXPECT_THAT(ca::get_all_namespace(GetParam(), "t1:"),
+  EXPECT_THAT(ca::get_all_namespace(backend(), "t1:"),
               UnorderedElementsAre("f", "g"));
-  EXPECT_THAT(ca::get_all_namespace(GetParam(), "t2:"),
+  EXPECT_THAT(ca::get_all_namespace(backend(), "t2:"),
               UnorderedElementsAre("f"));
-  EXPECT_EQ(ca::flush_cache(GetParam(), "t1:"), 3);
-  EXPECT_TRUE(ca::get_all_namespace(GetParam(), "t1:").empty());
+  EXPECT_EQ(ca::flush_cache(backend(), "t1:"), 3);
+  EXPECT_TRUE(ca::get_all_namespace(backend(), "t1:").empty());
   EXPECT_EQ(f.size(), 0);
   EXPECT_EQ(other.size(), 1);
   f(1);
@@ -161,7 +184,7 @@ TEST_P(DistributedCacheTest, FlushAndNamespacesWithPrefix) {
 TEST_P(DistributedCacheTest, PartialClearWithIntAndStringParameters) {
   int calls = 0;
   auto f = ca::cache({.strict = true,
-                      .backend = GetParam(),
+                      .backend = backend(),
                       .name = "partial",
                       .params = {"id", "word"}},
                      [&calls](int id, std::string word) {
@@ -185,7 +208,7 @@ TEST_P(DistributedCacheTest, PartialClearWithIntAndStringParameters) {
 TEST_P(DistributedCacheTest, ConcurrentCallersComputeOncePerKey) {
   std::atomic<int> calls{0};
   auto f =
-      ca::cache({.backend = GetParam(), .name = "concurrent"}, [&calls](int a) {
+      ca::cache({.backend = backend(), .name = "concurrent"}, [&calls](int a) {
         calls.fetch_add(1);
         return a * 2;
       });
@@ -206,19 +229,22 @@ TEST_P(DistributedCacheTest, ConcurrentCallersComputeOncePerKey) {
 }
 
 TEST_P(DistributedCacheTest, KillAndRestartTheServerFailsOpen) {
+  if (deployment() != Deployment::kSingle) {
+    GTEST_SKIP() << kFailoverTests;
+  }
   RedisServer server;
   config_->cache_redis_client = ca::RedisClient::FromUrl(server.url());
   int calls = 0;
-  auto f = ca::cache({.backend = GetParam(), .name = "restart"},
+  auto f = ca::cache({.backend = backend(), .name = "restart"},
                      [&calls](int a) { return ++calls, a + 1; });
   EXPECT_EQ(f(1), 2);
   EXPECT_EQ(f(1), 2);
   EXPECT_EQ(calls, 1);
-  const int64_t disconnects = GetParam() == std::string(kMemory)
+  const int64_t disconnects = backend() == std::string(kMemory)
                                   ? ca::backend_stats(kMemory)["disconnects"]
                                   : 0;
   server.Stop();
-  if (GetParam() == std::string(kMemory)) {
+  if (backend() == std::string(kMemory)) {
     // Until its subscriber notices the loss, DistributedMemoryCache still
     // serves its (valid) local copy; then it checks Redis per hit.
     const auto deadline =
@@ -258,7 +284,7 @@ TEST_P(DistributedCacheTest, KillAndRestartTheServerFailsOpen) {
 TEST_P(DistributedCacheTest, TwoProcessesShareEntries) {
   std::atomic<int> calls{0};
   auto wrap = [&] {
-    return ca::cache({.backend = GetParam(), .name = "shared"},
+    return ca::cache({.backend = backend(), .name = "shared"},
                      [&calls](int a) { return ++calls, a * 3; });
   };
   auto f = wrap();
@@ -280,13 +306,13 @@ TEST_P(DistributedCacheTest, TwoProcessesShareEntries) {
 
 TEST_P(DistributedCacheTest, ClearInOneProcessIsSeenByAnother) {
   int calls = 0;
-  auto f = ca::cache({.backend = GetParam(), .name = "cleared"},
+  auto f = ca::cache({.backend = backend(), .name = "cleared"},
                      [&calls](int a) { return ++calls, a; });
   f(1);
   f(1);
   EXPECT_EQ(calls, 1);
   const int64_t received =
-      GetParam() == std::string(kMemory)
+      backend() == std::string(kMemory)
           ? ca::backend_stats(kMemory)["invalidations_received"]
           : 0;
   const int child = InChild([&] {
@@ -295,11 +321,11 @@ TEST_P(DistributedCacheTest, ClearInOneProcessIsSeenByAnother) {
     // json and pickle read the shared value from Redis. DistributedMemoryCache
     // may drop its inherited copy (the child subscribes anew, and a change of
     // subscription drops local copies, racing this call): it may recompute.
-    if (calls != before && GetParam() != std::string(kMemory)) return 1;
+    if (calls != before && backend() != std::string(kMemory)) return 1;
     return f.cache_clear() == 1 ? 0 : 2;
   });
   EXPECT_EQ(child, 0);
-  if (GetParam() == std::string(kMemory)) {
+  if (backend() == std::string(kMemory)) {
     // Pushed: the parent drops its copy when the child's message arrives.
     const auto deadline =
         std::chrono::steady_clock::now() + std::chrono::seconds(2);
@@ -315,21 +341,24 @@ TEST_P(DistributedCacheTest, ClearInOneProcessIsSeenByAnother) {
 TEST_P(DistributedCacheTest, MissingClientIsReportedAtWrapTime) {
   config_->cache_redis_client = nullptr;
   try {
-    ca::cache({.backend = GetParam(), .name = "noclient"},
+    ca::cache({.backend = backend(), .name = "noclient"},
               [](int a) { return a; });
     ADD_FAILURE() << "wrapped without a Redis client";
   } catch (const std::runtime_error& e) {
     EXPECT_THAT(e.what(), HasSubstr("cache_redis_client"));
-    EXPECT_THAT(e.what(), HasSubstr(GetParam()));
+    EXPECT_THAT(e.what(), HasSubstr(backend()));
   }
-  EXPECT_THROW(ca::flush_cache(GetParam()), std::runtime_error);
+  EXPECT_THROW(ca::flush_cache(backend()), std::runtime_error);
 }
 
-INSTANTIATE_TEST_SUITE_P(Backends, DistributedCacheTest,
-                         ::testing::Values(kJson, kPickle, kMemory),
+INSTANTIATE_TEST_SUITE_P(BackendsAndDeployments, DistributedCacheTest,
+                         ::testing::Combine(::testing::Values(kJson, kPickle,
+                                                              kMemory),
+                                            ca::testing::AllDeployments()),
                          [](const auto& info) {
-                           std::string name = info.param;
-                           return name.substr(name.rfind('.') + 1);
+                           std::string name = std::get<0>(info.param);
+                           return name.substr(name.rfind('.') + 1) + "_" +
+                                  DeploymentName(std::get<1>(info.param));
                          });
 
 }  // namespace

@@ -2,8 +2,8 @@
 
 #include "backends/redis_common/redis_store.h"
 
+#include <algorithm>
 #include <array>
-#include <boost/crc.hpp>
 #include <mutex>
 #include <stdexcept>
 #include <utility>
@@ -12,13 +12,14 @@
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "core/redis_key_slot.h"
 #include "core/strict_key.h"
 
 namespace cache_alchemy {
 namespace redis_backend {
 namespace {
 
-constexpr uint16_t kSlots = 16384;
+constexpr uint16_t kSlots = kRedisClusterSlots;
 
 // Lua: sets KEYS[n] (a bucket's generation) to a new value that no earlier
 // generation of this key had, even across a server restart that lost it:
@@ -193,13 +194,6 @@ std::shared_ptr<RedisClient> RequireClient(std::shared_ptr<RedisClient> client,
   return client;
 }
 
-uint16_t Crc16(std::string_view bytes) {
-  // CRC-16/XMODEM (poly 0x1021, init 0, no reflection), Redis's key hash.
-  boost::crc_optimal<16, 0x1021, 0, 0, false, false> crc;
-  crc.process_bytes(bytes.data(), bytes.size());
-  return crc.checksum();
-}
-
 // The candidates of TagForSlot in order: [0-9a-z], then two characters, ...
 constexpr char kTagAlphabet[] = "0123456789abcdefghijklmnopqrstuvwxyz";
 constexpr int kTagBase = 36;
@@ -223,19 +217,6 @@ std::string Candidate(uint64_t n) {
 
 }  // namespace
 
-uint16_t KeySlot(std::string_view key) {
-  // Only the part between the first '{' and the next '}' is hashed, if it
-  // is not empty (the cluster specification's hash tags).
-  const size_t open = key.find('{');
-  if (open != std::string_view::npos) {
-    const size_t close = key.find('}', open + 1);
-    if (close != std::string_view::npos && close > open + 1) {
-      key = key.substr(open + 1, close - open - 1);
-    }
-  }
-  return Crc16(key) % kSlots;
-}
-
 const std::string& TagForSlot(uint16_t slot) {
   // Candidates are tried in one fixed order, each filling its slot if empty,
   // so a slot's tag is the same in every process whatever was asked before.
@@ -245,7 +226,7 @@ const std::string& TagForSlot(uint16_t slot) {
   std::lock_guard<std::mutex> lock(mu);
   while ((*tags)[slot % kSlots].empty()) {
     std::string candidate = Candidate(next++);
-    std::string& at = (*tags)[Crc16(candidate) % kSlots];
+    std::string& at = (*tags)[RedisCrc16(candidate) % kSlots];
     if (at.empty()) at = std::move(candidate);
   }
   return (*tags)[slot % kSlots];
@@ -253,7 +234,13 @@ const std::string& TagForSlot(uint16_t slot) {
 
 RedisReply RunScript(RedisClient& client, const LuaScript& script,
                      const std::vector<std::string>& keys,
-                     const std::vector<std::string>& args, const char* what) {
+                     const std::vector<std::string>& args, const char* what,
+                     Durability durability) {
+  auto send = [&](const std::vector<std::string>& argv) {
+    return durability == Durability::kSurvivesFailover
+               ? client.DurableCommand(argv)
+               : client.Command(argv);
+  };
   std::string sha;
   {
     std::lock_guard<std::mutex> lock(sha_mu);
@@ -276,22 +263,23 @@ RedisReply RunScript(RedisClient& client, const LuaScript& script,
   argv.push_back(std::to_string(keys.size()));
   argv.insert(argv.end(), keys.begin(), keys.end());
   argv.insert(argv.end(), args.begin(), args.end());
-  RedisReply reply = client.Command(argv);
+  RedisReply reply = send(argv);
   if (reply.is_error() && absl::StartsWith(reply.str, "NOSCRIPT")) {
-    // The server restarted (or SCRIPT FLUSH): EVAL sends the body and makes
-    // the server cache it again under the same SHA.
+    // The server restarted (or SCRIPT FLUSH, or a replica promoted since
+    // the script was loaded): EVAL sends the body and makes the server
+    // cache it again under the same SHA.
     argv[0] = "EVAL";
     argv[1] = script.body;
-    reply = client.Command(argv);
+    reply = send(argv);
   }
   if (reply.is_error()) Fail(what, reply.str);
   return reply;
 }
 
-int BucketsFor(const RedisClient& /*client*/) {
-  // A single Redis: one bucket per function. (A cluster client spreads each
-  // function over several; docs/redis.md.)
-  return 1;
+int BucketsFor(const RedisClient& client) {
+  // 1 on a single Redis or Sentinel; the cluster client's `buckets` option
+  // (checked against the cluster, so every process agrees).
+  return std::max(1, client.buckets());
 }
 
 std::vector<RedisStore::Bucket> RedisStore::MakeBuckets(
@@ -299,7 +287,7 @@ std::vector<RedisStore::Bucket> RedisStore::MakeBuckets(
   // The function's buckets sit in evenly spaced slots from an offset of its
   // own, so a cluster's masters (which own contiguous slot ranges) each get
   // a share of every function in proportion to their range.
-  const uint32_t offset = Crc16(function_base) % kSlots;
+  const uint32_t offset = RedisCrc16(function_base) % kSlots;
   std::vector<Bucket> out;
   out.reserve(buckets);
   for (int b = 0; b < buckets; ++b) {
@@ -332,7 +320,7 @@ RedisStore::RedisStore(std::shared_ptr<RedisClient> client,
 
 const RedisStore::Bucket& RedisStore::BucketOf(const std::string& key) const {
   if (buckets_.size() == 1) return buckets_[0];
-  return buckets_[Crc16(key) % buckets_.size()];
+  return buckets_[RedisCrc16(key) % buckets_.size()];
 }
 
 std::string RedisStore::ValueKey(const std::string& key) const {
@@ -448,9 +436,12 @@ std::optional<std::string> RedisStore::PutToken(const std::string& key,
 
 int64_t RedisStore::Invalidate(const std::string& key, const Publish& publish) {
   const Bucket& bucket = BucketOf(key);
+  // A clear of one key: like the clears, it must survive a failover before
+  // it returns (a promoted replica must not bring the value back).
   return RunScript(*client_, kInvalidate,
                    {bucket.values + key, bucket.index, bucket.generation},
-                   {key, publish.channel, publish.message}, "invalidate")
+                   {key, publish.channel, publish.message}, "invalidate",
+                   Durability::kSurvivesFailover)
       .integer;
 }
 
@@ -462,7 +453,7 @@ int64_t RedisStore::Clear(const Publish& publish) {
                          {buckets_[b].index, buckets_[b].generation},
                          {buckets_[b].values, last ? publish.channel : "",
                           last ? publish.message : ""},
-                         "clear")
+                         "clear", Durability::kSurvivesFailover)
                    .integer;
   }
   return removed;
@@ -479,7 +470,7 @@ int64_t RedisStore::ClearMatching(const KeyPattern& pattern,
     // the deletion below.
     RedisReply members =
         RunScript(*client_, kFenceAndList, {bucket.index, bucket.generation},
-                  {}, "partial clear");
+                  {}, "partial clear", Durability::kSurvivesFailover);
     std::vector<std::string> args = {bucket.values, last ? publish.channel : "",
                                      last ? publish.message : ""};
     for (auto& m : members.elements) {
@@ -491,7 +482,7 @@ int64_t RedisStore::ClearMatching(const KeyPattern& pattern,
     // publish: other processes may hold copies Redis no longer lists.
     if (args.size() == 3 && args[1].empty()) continue;
     removed += RunScript(*client_, kClearMembers, {bucket.index}, args,
-                         "partial clear")
+                         "partial clear", Durability::kSurvivesFailover)
                    .integer;
   }
   return removed;
@@ -517,7 +508,8 @@ int64_t RedisStore::Flush(RedisClient& client, const BackendNames& names,
          MakeBuckets(FunctionBase(names, prefix, id.str), BucketsFor(client))) {
       removed +=
           RunScript(client, kClearBucket, {bucket.index, bucket.generation},
-                    {bucket.values, "", ""}, "flush")
+                    {bucket.values, "", ""}, "flush",
+                    Durability::kSurvivesFailover)
               .integer;
     }
   }

@@ -57,22 +57,25 @@ struct Publish {
   std::string message;
 };
 
-// The Redis Cluster hash slot of `key` (CRC16 of its hash tag, as Redis
-// computes it: https://redis.io/docs/reference/cluster-spec/).
-uint16_t KeySlot(std::string_view key);
 // A short tag ([0-9a-z]{1,4}, the shortest, then the smallest) whose slot is
 // `slot` (< 16384). Thread-safe; memoized.
 const std::string& TagForSlot(uint16_t slot);
 
-// How many buckets each function's entries are spread over with `client`:
-// 1 on a single Redis. Every process sharing a Redis uses the same number.
+// How many buckets each function's entries are spread over with `client`
+// (`RedisClient::buckets()`): 1 on a single Redis or Sentinel, 16 by
+// default on a cluster. Every process sharing a Redis uses the same number.
+// An entry key's bucket is CRC16(key) mod that number (core/redis_key_slot.h).
 int BucketsFor(const RedisClient& client);
 
 // The entries of one cached function in Redis.
 //
 // Errors: every method throws std::runtime_error when Redis fails (the core
-// then fails open for reads and reports clears). Thread safety: every method
-// may be called from any thread.
+// then fails open for reads and reports clears). The clears (Clear,
+// ClearMatching, Flush, Invalidate) also throw when a replica did not
+// acknowledge them in time on a deployment with failover
+// (Durability::kSurvivesFailover), so a clear that returned cannot be undone
+// by a promoted replica. Thread safety: every method may be called from any
+// thread.
 class RedisStore {
  public:
   // The function's entries are spread over `BucketsFor(*client)` buckets.
@@ -169,11 +172,18 @@ struct LuaScript {
   const char* body;
 };
 
+// Whether a script's writes must survive a failover before it returns:
+// every clear's (docs/redis.md, "Failover"), through
+// `RedisClient::DurableCommand`.
+enum class Durability { kPlain, kSurvivesFailover };
+
 // Runs `script`; returns its reply. Throws std::runtime_error on a Redis
-// failure or an error reply (naming `what`).
+// failure or an error reply (naming `what`), and, with kSurvivesFailover,
+// when no replica acknowledged the writes in time.
 RedisReply RunScript(RedisClient& client, const LuaScript& script,
                      const std::vector<std::string>& keys,
-                     const std::vector<std::string>& args, const char* what);
+                     const std::vector<std::string>& args, const char* what,
+                     Durability durability = Durability::kPlain);
 
 }  // namespace redis_backend
 }  // namespace cache_alchemy

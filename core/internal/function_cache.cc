@@ -229,7 +229,9 @@ bool FunctionCache::Store(const std::string& key, StoredValue value,
   try {
     // Every store of a computed value is fenced: the backend refuses it if
     // a clear began (here or in another process) since the lookup.
-    return ns_->Store(key, std::move(value), &fence);
+    const bool stored = ns_->Store(key, std::move(value), &fence);
+    if (stored) counters_.Add(kStores);
+    return stored;
   } catch (const std::exception& e) {
     ReportBackendError("store", e);
     return false;

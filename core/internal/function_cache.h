@@ -28,6 +28,7 @@
 #include "core/backend.h"
 #include "core/cache_policies.h"
 #include "core/dependency.h"
+#include "core/internal/latency_histogram.h"
 #include "core/internal/striped_counters.h"
 
 namespace cache_alchemy {
@@ -266,11 +267,20 @@ class FunctionCache : public std::enable_shared_from_this<FunctionCache> {
   }
 
   void CountHit() { counters_.Add(kHits); }
-  void CountMiss() { counters_.Add(kMisses); }
+  // A miss: the wrapped function ran for `compute_nanos` (returning or
+  // throwing); recorded in miss_durations() too.
+  void CountMiss(int64_t compute_nanos) {
+    counters_.Add(kMisses);
+    miss_durations_.Record(compute_nanos);
+  }
   void CountError() { counters_.Add(kErrors); }
   int64_t hits() const { return counters_.Sum(kHits); }
   int64_t misses() const { return counters_.Sum(kMisses); }
   int64_t errors() const { return counters_.Sum(kErrors); }
+  // Values the backend accepted (fenced stores it refused are not counted).
+  int64_t stores() const { return counters_.Sum(kStores); }
+  // How long the wrapped function ran on each miss (core/metrics.h).
+  const LatencyHistogram& miss_durations() const { return miss_durations_; }
   // Entries currently held by the backend for this function (0 if disabled).
   int64_t size();
 
@@ -299,6 +309,7 @@ class FunctionCache : public std::enable_shared_from_this<FunctionCache> {
     kHits,
     kMisses,
     kErrors,
+    kStores,
     kRefreshes,
     kRefreshErrors,
     kNumCounters
@@ -325,6 +336,25 @@ class FunctionCache : public std::enable_shared_from_this<FunctionCache> {
   // Keys with a background refresh pending, with the fork generation they
   // were added in; guarded by a process-wide lock (function_cache.cc).
   absl::flat_hash_map<std::string, uint64_t> refreshing_;
+
+  // Written on misses only; on its own cache lines, away from what hits
+  // read.
+  alignas(64) LatencyHistogram miss_durations_;
+};
+
+// Counts a miss of `cache` when it goes out of scope, with the time since it
+// was made (for a call that returns or throws from the wrapped function).
+class MissTimer {
+ public:
+  explicit MissTimer(FunctionCache& cache)
+      : cache_(cache), started_(MonotonicNanos()) {}
+  ~MissTimer() { cache_.CountMiss(MonotonicNanos() - started_); }
+  MissTimer(const MissTimer&) = delete;
+  MissTimer& operator=(const MissTimer&) = delete;
+
+ private:
+  FunctionCache& cache_;
+  const int64_t started_;
 };
 
 }  // namespace internal

@@ -19,6 +19,9 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "absl/strings/string_view.h"
+#include "core/redis/cluster_client.h"
+#include "core/redis/cluster_url.h"
+#include "core/redis/sentinel_client.h"
 
 namespace cache_alchemy {
 namespace redis {
@@ -106,6 +109,29 @@ timeval ToTimeval(int ms) {
   tv.tv_sec = ms / 1000;
   tv.tv_usec = (ms % 1000) * 1000;
   return tv;
+}
+
+// Queues one command (binary-safe arguments) on `ctx`.
+void AppendArgv(redisContext* ctx, const std::vector<std::string>& cmd) {
+  std::vector<const char*> argv;
+  std::vector<size_t> lens;
+  argv.reserve(cmd.size());
+  lens.reserve(cmd.size());
+  for (const auto& a : cmd) {
+    argv.push_back(a.data());
+    lens.push_back(a.size());
+  }
+  redisAppendCommandArgv(ctx, static_cast<int>(argv.size()), argv.data(),
+                         lens.data());
+}
+
+// Sends one command and reads its reply (the caller frees it); null when
+// the connection failed (ctx->errstr says why).
+redisReply* RoundTrip(redisContext* ctx, const std::vector<std::string>& cmd) {
+  AppendArgv(ctx, cmd);
+  void* raw = nullptr;
+  if (redisGetReply(ctx, &raw) != REDIS_OK) return nullptr;
+  return static_cast<redisReply*>(raw);
 }
 
 RedisReply Convert(const redisReply* r) {
@@ -277,23 +303,25 @@ redisContext* OpenRedisContext(const RedisEndpoint& endpoint,
   }
   if (endpoint.db != 0)
     hello.push_back({"SELECT", std::to_string(endpoint.db)});
+  if (endpoint.master_only) hello.push_back({"ROLE"});
   for (const auto& cmd : hello) {
-    std::vector<const char*> argv;
-    std::vector<size_t> lens;
-    for (const auto& a : cmd) {
-      argv.push_back(a.data());
-      lens.push_back(a.size());
-    }
-    auto* reply = static_cast<redisReply*>(redisCommandArgv(
-        ctx, static_cast<int>(argv.size()), argv.data(), lens.data()));
+    redisReply* reply = RoundTrip(ctx, cmd);
     if (reply == nullptr) {
       std::string error = ctx->errstr;
       redisFree(ctx);
       throw std::runtime_error(absl::StrCat("redis ", endpoint.Describe(), ": ",
                                             cmd[0], " failed: ", error));
     }
-    const bool failed = reply->type == REDIS_REPLY_ERROR;
+    bool failed = reply->type == REDIS_REPLY_ERROR;
     std::string message = failed ? std::string(reply->str, reply->len) : "";
+    if (!failed && cmd[0] == "ROLE") {
+      const RedisReply role = Convert(reply);
+      const std::string is =
+          role.elements.empty() ? "unknown" : role.elements[0].str;
+      failed = is != "master";
+      message = absl::StrCat("the server is a ", is,
+                             ", not a master (a failover moved the master)");
+    }
     freeReplyObject(reply);
     if (failed) {
       redisFree(ctx);
@@ -371,10 +399,11 @@ void HiredisClient::DropIdle() {
   dropped.swap(idle_);
 }
 
-std::vector<RedisReply> HiredisClient::Run(const Argv* commands, size_t count) {
+std::vector<RedisReply> HiredisClient::Run(const Argv* commands, size_t count,
+                                           bool durable) {
   FailFastIfCoolingDown();
-  std::vector<const char*> argv;
-  std::vector<size_t> lens;
+  static const Argv kRole = {"ROLE"};
+  const size_t expected = count + (durable ? 1 : 0);
   for (int attempt = 0;; ++attempt) {
     bool reused = false;
     ConnectionPtr conn = Acquire(&reused);
@@ -384,21 +413,12 @@ std::vector<RedisReply> HiredisClient::Run(const Argv* commands, size_t count) {
       ~InUse() { count->fetch_sub(1, std::memory_order_relaxed); }
     } in_use{&in_use_};
     redisContext* ctx = conn->ctx;
-    for (size_t c = 0; c < count; ++c) {
-      const Argv& cmd = commands[c];
-      argv.clear();
-      lens.clear();
-      for (const auto& a : cmd) {
-        argv.push_back(a.data());
-        lens.push_back(a.size());
-      }
-      redisAppendCommandArgv(ctx, static_cast<int>(argv.size()), argv.data(),
-                             lens.data());
-    }
+    for (size_t c = 0; c < count; ++c) AppendArgv(ctx, commands[c]);
+    if (durable) AppendArgv(ctx, kRole);
     std::vector<RedisReply> replies;
-    replies.reserve(count);
+    replies.reserve(expected);
     bool ok = true;
-    for (size_t i = 0; i < count; ++i) {
+    for (size_t i = 0; i < expected; ++i) {
       void* raw = nullptr;
       if (redisGetReply(ctx, &raw) != REDIS_OK || raw == nullptr) {
         ok = false;
@@ -410,6 +430,18 @@ std::vector<RedisReply> HiredisClient::Run(const Argv* commands, size_t count) {
     }
     if (ok) {
       round_trips_.fetch_add(1, std::memory_order_relaxed);
+      if (durable) {
+        RedisReply role = std::move(replies.back());
+        replies.pop_back();
+        bool broken = false;
+        try {
+          AwaitReplicas(ctx, role, commands[0].empty() ? "" : commands[0][0],
+                        &broken);
+        } catch (...) {
+          if (!broken) Release(std::move(conn));
+          throw;
+        }
+      }
       Release(std::move(conn));
       return replies;
     }
@@ -440,6 +472,54 @@ std::vector<RedisReply> HiredisClient::Run(const Argv* commands, size_t count) {
   }
 }
 
+void HiredisClient::AwaitReplicas(redisContext* ctx, const RedisReply& role,
+                                  const std::string& what, bool* broken) {
+  // ROLE on a master: ["master", offset, [[ip, port, acked offset], ...]]
+  // with the replicas online (https://redis.io/commands/role/). On a
+  // replica the write itself was refused (READONLY): nothing to wait for.
+  if (role.is_error()) {
+    throw std::runtime_error(absl::StrCat(
+        "redis ", endpoint_.Describe(), ": ", what,
+        " ran, but ROLE was refused (", role.str,
+        "); writes that must survive a failover need ROLE and WAIT"));
+  }
+  if (role.type != RedisReply::Type::kArray || role.elements.size() < 3 ||
+      role.elements[0].str != "master") {
+    return;
+  }
+  const size_t replicas = role.elements[2].elements.size();
+  if (replicas == 0) return;  // nothing can be promoted with a stale copy
+  // WAIT covers every write this connection made (the replication stream
+  // is ordered, so also every earlier write of the master). Its timeout
+  // must fit in the socket's.
+  const int wait_ms = endpoint_.wait_timeout_ms;
+  redisSetTimeout(ctx, ToTimeval(wait_ms + endpoint_.timeout_ms));
+  redisReply* reply = RoundTrip(
+      ctx, {"WAIT", std::to_string(replicas), std::to_string(wait_ms)});
+  if (reply == nullptr) {
+    *broken = true;
+    throw std::runtime_error(
+        absl::StrCat("redis ", endpoint_.Describe(), ": ", what,
+                     " ran, but WAIT failed: ", ctx->errstr));
+  }
+  redisSetTimeout(ctx, ToTimeval(endpoint_.timeout_ms));
+  round_trips_.fetch_add(1, std::memory_order_relaxed);
+  const RedisReply acked = Convert(reply);
+  freeReplyObject(reply);
+  if (acked.type != RedisReply::Type::kInteger ||
+      acked.integer < static_cast<int64_t>(replicas)) {
+    throw std::runtime_error(absl::StrCat(
+        "redis ", endpoint_.Describe(), ": ", what, " ran on the master, but ",
+        acked.is_error()
+            ? absl::StrCat("WAIT was refused (", acked.str, ")")
+            : absl::StrCat("only ", acked.integer, " of ", replicas,
+                           " replicas acknowledged it "
+                           "within ",
+                           wait_ms, " ms"),
+        ": a failover now could undo it"));
+  }
+}
+
 RedisReply HiredisClient::Command(const std::vector<std::string>& argv) {
   std::vector<RedisReply> replies = Run(&argv, 1);
   return std::move(replies.front());
@@ -457,9 +537,27 @@ std::unique_ptr<RedisSubscription> HiredisClient::Subscribe(
   return MakeHiredisSubscription(endpoint_, channels, listener);
 }
 
+RedisReply HiredisClient::DurableCommand(const std::vector<std::string>& argv) {
+  std::vector<RedisReply> replies = Run(&argv, 1, endpoint_.durable_writes);
+  return std::move(replies.front());
+}
+
+std::vector<RedisReply> HiredisClient::PipelineDurable(
+    const std::vector<std::vector<std::string>>& commands) {
+  if (commands.empty()) return {};
+  return Run(commands.data(), commands.size(), endpoint_.durable_writes);
+}
+
 }  // namespace redis
 
 std::shared_ptr<RedisClient> RedisClient::FromUrl(const std::string& url) {
+  if (redis::IsClusterUrl(url)) {
+    return std::make_shared<redis::ClusterClient>(redis::ParseClusterUrl(url));
+  }
+  if (redis::IsSentinelUrl(url)) {
+    return std::make_shared<redis::SentinelClient>(
+        redis::ParseSentinelUrl(url));
+  }
   return std::make_shared<redis::HiredisClient>(redis::ParseRedisUrl(url));
 }
 

@@ -15,6 +15,7 @@
 
 #include <atomic>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -41,6 +42,16 @@ struct RedisEndpoint {
   int connect_timeout_ms = 1000;
   int timeout_ms = 1000;
   int pool_size = 8;
+  // A server of a deployment with automatic failover (cluster, sentinel):
+  // DurableCommand waits for every replica online (ROLE, then WAIT), at
+  // most `wait_timeout_ms`. False: DurableCommand is Command.
+  bool durable_writes = false;
+  int wait_timeout_ms = 1000;
+  // Every new connection checks with ROLE that the server is a master and
+  // fails (std::runtime_error) if it is not: a Sentinel client must never
+  // read from a demoted master, which may still serve its old data while
+  // it resyncs from the new one.
+  bool master_only = false;
   // For messages: the URL without the password.
   std::string Describe() const;
 };
@@ -51,19 +62,31 @@ struct RedisEndpoint {
 RedisEndpoint ParseRedisUrl(const std::string& url);
 
 // Opens a connection to `endpoint` (connect timeout, command timeout, AUTH,
-// SELECT). The caller owns the result (redisFree). Throws
-// std::runtime_error naming the server; sets `*connect_failed` (if given)
-// when the TCP/unix connect itself failed.
+// SELECT, and ROLE with `master_only`). The caller owns the result
+// (redisFree). Throws std::runtime_error naming the server; sets
+// `*connect_failed` (if given) when the TCP/unix connect itself failed.
 redisContext* OpenRedisContext(const RedisEndpoint& endpoint,
                                bool* connect_failed = nullptr);
 
 // Converts a hiredis reply tree.
 RedisReply ConvertReply(const redisReply* reply);
 
-// The pub/sub connection behind `HiredisClient::Subscribe`
-// (core/redis/hiredis_subscription.cc).
+// Where a subscription connects next: called on the subscription's thread
+// before each connection attempt with the number of attempts that failed
+// in a row (a connection that had subscribed and was lost counts as the
+// first): 0 only for the very first attempt.
+// May throw std::exception (reported through OnDisconnected, tried again
+// 100 ms later). Must be thread-safe against the client that made it.
+using EndpointResolver = std::function<RedisEndpoint(int failures)>;
+
+// The pub/sub connection behind `RedisClient::Subscribe`
+// (core/redis/hiredis_subscription.cc): always `endpoint`, or wherever
+// `resolve` says (a cluster node, the current Sentinel master).
 std::unique_ptr<RedisSubscription> MakeHiredisSubscription(
     const RedisEndpoint& endpoint, const std::vector<std::string>& channels,
+    RedisSubscriptionListener* listener);
+std::unique_ptr<RedisSubscription> MakeHiredisSubscription(
+    EndpointResolver resolve, const std::vector<std::string>& channels,
     RedisSubscriptionListener* listener);
 
 // Thread safety: all methods may be called from any thread. Safe across
@@ -82,6 +105,20 @@ class HiredisClient final : public RedisClient {
   std::unique_ptr<RedisSubscription> Subscribe(
       const std::vector<std::string>& channels,
       RedisSubscriptionListener* listener) override;
+  RedisReply DurableCommand(const std::vector<std::string>& argv) override;
+
+  // Runs `commands` as one pipeline on one connection and, with
+  // `endpoint.durable_writes`, then waits on that same connection for every
+  // replica the server lists online (`ROLE` in the same pipeline, then
+  // `WAIT n wait_timeout_ms`; a replica that acknowledged a later offset
+  // has every earlier write of that master). Returns the replies of
+  // `commands`. Throws std::runtime_error as Pipeline does, and when a
+  // replica did not acknowledge in time or ROLE was refused (the commands
+  // did run). One round trip, two when it waited.
+  std::vector<RedisReply> PipelineDurable(
+      const std::vector<std::vector<std::string>>& commands);
+
+  const RedisEndpoint& endpoint() const { return endpoint_; }
 
  private:
   struct Connection;
@@ -93,7 +130,12 @@ class HiredisClient final : public RedisClient {
   // Runs `commands` on one connection, retrying once on a fresh connection
   // if a pooled one turns out to be dead (the server restarted).
   using Argv = std::vector<std::string>;
-  std::vector<RedisReply> Run(const Argv* commands, size_t count);
+  std::vector<RedisReply> Run(const Argv* commands, size_t count,
+                              bool durable = false);
+  // After a durable pipeline: WAITs on `ctx` for the replicas `role` (the
+  // ROLE reply) lists. Sets `*broken` when the connection is unusable.
+  void AwaitReplicas(redisContext* ctx, const RedisReply& role,
+                     const std::string& what, bool* broken);
   // Throws while a cool-down after a failed connect or a timeout lasts.
   void FailFastIfCoolingDown() const;
   ConnectionPtr Acquire(bool* reused);

@@ -265,6 +265,80 @@ TEST(RedisClientTest, ForkChildUsesItsOwnConnection) {
   EXPECT_EQ(client->Command({"GET", "forked"}).str, "child");
 }
 
+TEST(RedisClientTest, DurableCommandOnASingleRedisIsCommand) {
+  HiredisClient client(ParseRedisUrl(SharedRedisServer()->url()));
+  client.Command({"PING"});
+  const int64_t before = client.round_trips();
+  EXPECT_EQ(client.DurableCommand({"SET", "durable:single", "1"}).str, "OK");
+  EXPECT_EQ(client.round_trips() - before, 1);  // no ROLE, no WAIT
+  EXPECT_EQ(client.buckets(), 1);
+}
+
+TEST(RedisClientTest, DurableWritesWaitForEveryReplicaOnline) {
+  RedisServer master;
+  RedisServer::Options options;
+  options.args = {"--replicaof", "127.0.0.1", std::to_string(master.port())};
+  RedisServer replica(options);
+  RedisEndpoint endpoint = ParseRedisUrl(master.url());
+  endpoint.durable_writes = true;
+  endpoint.wait_timeout_ms = 1000;  // a loaded machine: replicas ack late
+  HiredisClient client(endpoint);
+  // Until the replica is online, there is nothing to wait for; then each
+  // write waits for it.
+  auto replica_client = RedisClient::FromUrl(replica.url());
+  const auto deadline =
+      std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  while (client.Command({"ROLE"}).elements[2].elements.empty() ||
+         replica_client->Command({"INFO", "replication"})
+                 .str.find("master_link_status:up") == std::string::npos) {
+    ASSERT_LT(std::chrono::steady_clock::now(), deadline);
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  EXPECT_EQ(client.DurableCommand({"SET", "k", "1"}).str, "OK");
+  EXPECT_EQ(replica_client->Command({"GET", "k"}).str,
+            "1");  // acknowledged means there
+  replica.Pause();
+  try {
+    client.DurableCommand({"SET", "k", "2"});
+    ADD_FAILURE() << "no replica acknowledged, yet no error";
+  } catch (const std::runtime_error& e) {
+    EXPECT_THAT(e.what(), HasSubstr("0 of 1 replicas"));
+    EXPECT_THAT(e.what(), HasSubstr("SET ran on the master"));
+  }
+  replica.Resume();
+  // The connection is still good after the WAIT timed out, and writes are
+  // acknowledged again once the replica caught up.
+  const auto caught_up =
+      std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  for (;;) {
+    try {
+      EXPECT_EQ(client.DurableCommand({"SET", "k", "3"}).str, "OK");
+      break;
+    } catch (const std::runtime_error& e) {
+      ASSERT_LT(std::chrono::steady_clock::now(), caught_up) << e.what();
+    }
+  }
+  EXPECT_EQ(replica_client->Command({"GET", "k"}).str, "3");
+}
+
+TEST(RedisClientTest, MasterOnlyRefusesAReplica) {
+  RedisServer::Options options;
+  options.args = {"--replicaof", "127.0.0.1",
+                  std::to_string(SharedRedisServer()->port())};
+  RedisServer replica(options);
+  RedisEndpoint endpoint = ParseRedisUrl(replica.url());
+  endpoint.master_only = true;
+  try {
+    HiredisClient(endpoint).Command({"GET", "k"});
+    ADD_FAILURE() << "read from a replica";
+  } catch (const std::runtime_error& e) {
+    EXPECT_THAT(e.what(), HasSubstr("not a master"));
+  }
+  endpoint = ParseRedisUrl(SharedRedisServer()->url());
+  endpoint.master_only = true;
+  EXPECT_EQ(HiredisClient(endpoint).Command({"PING"}).str, "PONG");
+}
+
 }  // namespace
 }  // namespace redis
 }  // namespace cache_alchemy

@@ -1,5 +1,7 @@
-// The pub/sub side of HiredisClient: one connection, one background thread
-// that reconnects, re-subscribes, and keeps the connection honest with PINGs.
+// The pub/sub side of the Redis clients: one connection, one background
+// thread that reconnects (wherever the resolver says: the same server, a
+// cluster node, the current Sentinel master), re-subscribes, and keeps the
+// connection honest with PINGs.
 
 #include <fcntl.h>
 #include <hiredis/hiredis.h>
@@ -19,6 +21,7 @@
 #include "absl/base/thread_annotations.h"
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
+#include "core/log.h"
 #include "core/redis/hiredis_client.h"
 
 namespace cache_alchemy {
@@ -39,16 +42,15 @@ int64_t SteadyNowMs() {
 
 class HiredisSubscription final : public RedisSubscription {
  public:
-  HiredisSubscription(RedisEndpoint endpoint,
+  HiredisSubscription(EndpointResolver resolve,
                       const std::vector<std::string>& channels,
                       RedisSubscriptionListener* listener)
-      : endpoint_(std::move(endpoint)),
+      : resolve_(std::move(resolve)),
         listener_(listener),
         owner_pid_(getpid()) {
     if (pipe2(wake_, O_NONBLOCK | O_CLOEXEC) != 0) {
       throw std::runtime_error(
-          absl::StrCat("redis ", endpoint_.Describe(),
-                       ": cannot make the subscriber's wake-up pipe"));
+          "redis subscriber: cannot make the wake-up pipe");
     }
     channels_.insert(channels.begin(), channels.end());
     thread_ = new std::thread([this] { Run(); });
@@ -94,20 +96,33 @@ class HiredisSubscription final : public RedisSubscription {
 
   void Run() {
     bool report_loss = true;
+    // Attempts failed (or connections lost) since a server last confirmed
+    // a subscription: tells a resolver to try another server.
+    int failures = 0;
     while (!stopping()) {
       std::string error;
       redisContext* ctx = nullptr;
+      RedisEndpoint endpoint;
       try {
-        ctx = OpenRedisContext(endpoint_);
+        endpoint = resolve_(failures);
+        ctx = OpenRedisContext(endpoint);
       } catch (const std::exception& e) {
         error = e.what();
       }
       if (ctx != nullptr) {
-        error = Serve(ctx, &report_loss);
+        error = Serve(ctx, endpoint, &report_loss);
         redisFree(ctx);
       }
+      // A connection that had subscribed and was lost is the first
+      // failure; an attempt that never got there one more.
+      failures = report_loss ? 1 : failures + 1;
       if (stopping()) break;
       if (report_loss) {
+        internal::Log(
+            LogLevel::kWarning,
+            absl::StrCat("pub/sub subscription lost: ", error,
+                         "; reconnecting every ", kReconnectDelayMs, " ms"));
+        lost_ = true;
         listener_->OnDisconnected(error);
         report_loss = false;
       }
@@ -145,9 +160,10 @@ class HiredisSubscription final : public RedisSubscription {
   }
 
   // Reads `ctx` until it fails or the subscription stops; returns why.
-  std::string Serve(redisContext* ctx, bool* report_loss) {
-    const std::string where = absl::StrCat("redis ", endpoint_.Describe(),
-                                           ": subscriber connection ");
+  std::string Serve(redisContext* ctx, const RedisEndpoint& endpoint,
+                    bool* report_loss) {
+    const std::string where =
+        absl::StrCat("redis ", endpoint.Describe(), ": subscriber connection ");
     std::vector<std::string> channels;
     {
       absl::MutexLock lock(&mu_);
@@ -188,7 +204,7 @@ class HiredisSubscription final : public RedisSubscription {
           }
           if (raw == nullptr) break;
           auto* reply = static_cast<redisReply*>(raw);
-          std::string error = Dispatch(reply, report_loss);
+          std::string error = Dispatch(reply, endpoint, report_loss);
           freeReplyObject(reply);
           if (!error.empty()) return absl::StrCat(where, error);
         }
@@ -199,9 +215,9 @@ class HiredisSubscription final : public RedisSubscription {
           return absl::StrCat(where, "lost: ", ctx->errstr);
         }
         ping_sent = now;
-      } else if (ping_sent >= 0 && now - ping_sent > endpoint_.timeout_ms) {
+      } else if (ping_sent >= 0 && now - ping_sent > endpoint.timeout_ms) {
         return absl::StrCat(where, "did not answer PING within ",
-                            endpoint_.timeout_ms, " ms");
+                            endpoint.timeout_ms, " ms");
       }
     }
     return "stopped";
@@ -209,7 +225,8 @@ class HiredisSubscription final : public RedisSubscription {
 
   // Hands one reply to the listener; returns an error text to drop the
   // connection, or "".
-  std::string Dispatch(const redisReply* reply, bool* report_loss) {
+  std::string Dispatch(const redisReply* reply, const RedisEndpoint& endpoint,
+                       bool* report_loss) {
     if (reply->type == REDIS_REPLY_ERROR) {
       return absl::StrCat("refused: ", std::string(reply->str, reply->len));
     }
@@ -228,17 +245,26 @@ class HiredisSubscription final : public RedisSubscription {
                                : std::string());
     } else if (kind == "subscribe" && channel->type == REDIS_REPLY_STRING) {
       *report_loss = true;
+      if (lost_) {
+        lost_ = false;
+        internal::Log(LogLevel::kInfo,
+                      absl::StrCat("pub/sub subscription regained on ",
+                                   endpoint.Describe()));
+      }
       listener_->OnSubscribed(std::string(channel->str, channel->len));
     }
     return "";  // "pong" and anything else: keep-alive only
   }
 
-  const RedisEndpoint endpoint_;
+  const EndpointResolver resolve_;
   RedisSubscriptionListener* const listener_;
   const pid_t owner_pid_;
   int wake_[2] = {-1, -1};
   std::atomic<bool> stop_{false};
   std::thread* thread_ = nullptr;
+  // A loss was logged and no subscription confirmed since (the subscriber
+  // thread's own).
+  bool lost_ = false;
 
   absl::Mutex mu_;
   std::set<std::string> channels_ ABSL_GUARDED_BY(mu_);
@@ -248,9 +274,17 @@ class HiredisSubscription final : public RedisSubscription {
 }  // namespace
 
 std::unique_ptr<RedisSubscription> MakeHiredisSubscription(
+    EndpointResolver resolve, const std::vector<std::string>& channels,
+    RedisSubscriptionListener* listener) {
+  return std::make_unique<HiredisSubscription>(std::move(resolve), channels,
+                                               listener);
+}
+
+std::unique_ptr<RedisSubscription> MakeHiredisSubscription(
     const RedisEndpoint& endpoint, const std::vector<std::string>& channels,
     RedisSubscriptionListener* listener) {
-  return std::make_unique<HiredisSubscription>(endpoint, channels, listener);
+  return MakeHiredisSubscription(
+      [endpoint](int /*failures*/) { return endpoint; }, channels, listener);
 }
 
 }  // namespace redis

@@ -10,7 +10,11 @@
 #include <thread>
 #include <vector>
 
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 #include "absl/synchronization/mutex.h"
+#include "core/log.h"
 #include "core/redis/hiredis_client.h"
 #include "gtest/gtest.h"
 #include "testing/redis_server.h"
@@ -129,6 +133,69 @@ TEST(HiredisSubscriptionTest, HungServerIsDetectedByPing) {
   EXPECT_NE(rec.errors_[0].find("PING"), std::string::npos) << rec.errors_[0];
   ASSERT_TRUE(
       rec.WaitFor([](const Recorder& r) { return r.subscribed_.size() == 2; }));
+}
+
+// Cluster and Sentinel clients tell the subscription where to connect
+// before each attempt; a failed attempt (or a lost connection) is counted
+// for the resolver, which then names another server.
+TEST(HiredisSubscriptionTest, ConnectsWhereTheResolverSays) {
+  RedisServer server;
+  RedisEndpoint live = ParseRedisUrl(server.url());
+  RedisEndpoint dead = live;
+  dead.port = 1;  // nothing listens there
+  std::vector<int> failures_seen;
+  absl::Mutex mu;
+  Recorder recorder;
+  auto subscription = MakeHiredisSubscription(
+      [&](int failures) {
+        absl::MutexLock lock(&mu);
+        failures_seen.push_back(failures);
+        return failures == 0 ? dead : live;
+      },
+      {"news"}, &recorder);
+  ASSERT_TRUE(recorder.WaitFor(
+      [](const Recorder& r) { return r.subscribed_.size() == 1; }));
+  EXPECT_EQ(recorder.errors_.size(), 1u);  // the dead server, reported once
+  {
+    absl::MutexLock lock(&mu);
+    EXPECT_EQ(failures_seen, (std::vector<int>{0, 1}));
+  }
+  // A loss after a subscription counts as the first failure again.
+  RedisClient::FromUrl(server.url())
+      ->Command({"CLIENT", "KILL", "TYPE", "pubsub"});
+  ASSERT_TRUE(recorder.WaitFor(
+      [](const Recorder& r) { return r.subscribed_.size() == 2; }));
+  absl::MutexLock lock(&mu);
+  EXPECT_EQ(failures_seen.back(), 1);
+}
+
+// A loss and the subscription made again after it each reach the log sink
+// (core/log.h) once.
+TEST(HiredisSubscriptionTest, LossAndRegainAreLoggedOnce) {
+  absl::Mutex mu;
+  std::vector<std::string> lines;
+  SetLogSink([&](const LogRecord& r) {
+    absl::MutexLock lock(&mu);
+    lines.push_back(
+        absl::StrCat(LogLevelName(r.level), " ", std::string(r.message)));
+  });
+  RedisServer server;
+  auto client = RedisClient::FromUrl(server.url());
+  Recorder rec;
+  auto sub = client->Subscribe({"f", "g"}, &rec);
+  ASSERT_TRUE(
+      rec.WaitFor([](const Recorder& r) { return r.subscribed_.size() == 2; }));
+  EXPECT_EQ(client->Command({"CLIENT", "KILL", "TYPE", "pubsub"}).integer, 1);
+  ASSERT_TRUE(
+      rec.WaitFor([](const Recorder& r) { return r.subscribed_.size() == 4; }));
+  sub.reset();
+  SetLogSink(nullptr);
+  absl::MutexLock lock(&mu);
+  ASSERT_EQ(lines.size(), 2u) << absl::StrJoin(lines, "\n");
+  EXPECT_TRUE(absl::StartsWith(lines[0], "WARNING pub/sub subscription lost: "))
+      << lines[0];
+  EXPECT_TRUE(absl::StrContains(lines[0], server.url())) << lines[0];
+  EXPECT_EQ(lines[1], "INFO pub/sub subscription regained on " + server.url());
 }
 
 }  // namespace
