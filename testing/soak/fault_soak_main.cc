@@ -24,6 +24,15 @@ ABSL_FLAG(uint64_t, seed, 1, "seed of the readers' and writers' choices");
 ABSL_FLAG(int, timeout_ms, 200,
           "the Redis client's timeout_ms and connect_timeout_ms");
 ABSL_FLAG(int, write_interval_ms, 5, "per process, between two writes");
+ABSL_FLAG(int, hot_keys, 16, "keys 0 to hot_keys - 1 are hot ...");
+ABSL_FLAG(int, hot_percent, 25,
+          "... and get this share (%) of reads and writes");
+ABSL_FLAG(int, rewrite_percent, 50,
+          "of the writes of a hot key, those followed 0 to 2 ms later by "
+          "another write of it");
+ABSL_FLAG(int, compute_us, 500,
+          "how long a computation of a hot key takes after reading the data "
+          "(a sleep: the window in which a clear may overtake it)");
 ABSL_FLAG(int, full_clear_every, 100,
           "every n-th write clears a whole function (0: never)");
 ABSL_FLAG(std::string, faults, "kill,pause,client_kill,pubsub_kill",
@@ -35,10 +44,11 @@ ABSL_FLAG(absl::Duration, down, absl::Milliseconds(500),
 ABSL_FLAG(absl::Duration, pause, absl::Seconds(3),
           "pause: how long the server hangs");
 ABSL_FLAG(absl::Duration, quiet, absl::Seconds(4), "after each fault");
-ABSL_FLAG(int, dmc_propagation_ms, 1000,
+ABSL_FLAG(int, dmc_propagation_ms, -1,
           "how long after another process's clear returned a "
           "DistributedMemoryCache answer may still be older (counted as "
-          "late, not wrong)");
+          "late, not wrong); -1: the documented bound for a silent "
+          "connection, 1000 + timeout_ms, plus 100 for thread scheduling");
 ABSL_FLAG(double, latency_factor, 2.0,
           "target: worst call during a hang <= latency_factor x timeout_ms");
 ABSL_FLAG(double, hit_rate_target, 0.9,
@@ -69,6 +79,10 @@ int main(int argc, char** argv) {
   o.timeout_ms = absl::GetFlag(FLAGS_timeout_ms);
   o.write_interval_ms = absl::GetFlag(FLAGS_write_interval_ms);
   o.full_clear_every = absl::GetFlag(FLAGS_full_clear_every);
+  o.hot_keys = absl::GetFlag(FLAGS_hot_keys);
+  o.hot_percent = absl::GetFlag(FLAGS_hot_percent);
+  o.rewrite_percent = absl::GetFlag(FLAGS_rewrite_percent);
+  o.compute_us = absl::GetFlag(FLAGS_compute_us);
   o.down_ms = absl::ToInt64Milliseconds(absl::GetFlag(FLAGS_down));
   o.pause_ms = absl::ToInt64Milliseconds(absl::GetFlag(FLAGS_pause));
   o.quiet_ms = absl::ToInt64Milliseconds(absl::GetFlag(FLAGS_quiet));

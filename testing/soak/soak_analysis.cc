@@ -241,6 +241,10 @@ void PrintFaultSoakReport(const FaultSoakReport& r, std::FILE* out) {
                r.ran_ms / 1000.0, o.warmup_ms / 1000.0, o.processes, o.threads,
                o.keys, static_cast<unsigned long long>(o.seed), o.timeout_ms,
                faults.empty() ? "none" : faults.c_str());
+  std::fprintf(out,
+               "late: DistributedMemoryCache answers older than another "
+               "process's clear that returned less than %d ms before\n",
+               PropagationBoundMs(o));
   std::fprintf(out, "%-8s %11s %7s %6s %14s %9s %9s %6s %8s %10s %9s\n",
                "backend", "calls", "hits", "wrong", "late (max ms)", "read exc",
                "clears", "full", "refused", "fail-open", "worst ms");

@@ -73,12 +73,19 @@ class Worker {
     // The value names its key and version: another key's value is wrong.
     const VersionedKeys data = data_;
     const int stale_every = options_.stale_every;
+    const int compute_us = options_.compute_us;
+    const int hot_keys = options_.hot_keys;
     auto runs = std::make_shared<std::atomic<int64_t>>(0);
-    auto body = [data, stale_every, runs](int k) -> int64_t {
+    auto body = [data, stale_every, compute_us, hot_keys,
+                 runs](int k) -> int64_t {
       t_computed = true;
       int version = data.Version(k);
       if (stale_every > 0 && runs->fetch_add(1) % stale_every == 0) {
         version = std::max(1, version - 1);  // the test hook
+      }
+      // The data was read; the computation of a hot key takes a while.
+      if (compute_us > 0 && k < hot_keys) {
+        std::this_thread::sleep_for(std::chrono::microseconds(compute_us));
       }
       return (static_cast<int64_t>(k) << 32) | version;
     };
@@ -139,7 +146,7 @@ class Worker {
     std::mt19937_64 random(options_.seed * 0x9E3779B97F4A7C15ull +
                            static_cast<uint64_t>(process_) * 1000 + thread);
     while (!Stopping()) {
-      const int key = static_cast<int>(random() % data_.keys());
+      const int key = PickKey(random);
       const int b = static_cast<int>(random() % kBackends);
       // Both floors before the call: answers must not be older.
       const VersionedKeys::Floor floor = data_.FloorOf(b, key);
@@ -188,7 +195,7 @@ class Worker {
     // over pub/sub, after the clear returned (docs/redis.md, "Guarantee").
     // This process's own clears are checked strictly.
     if (got_key == key && b == kDistributedMemory && got_version >= own_floor &&
-        since_commit <= options_.dmc_propagation_ms * 1'000'000LL) {
+        since_commit <= PropagationBoundMs(options_) * 1'000'000LL) {
       totals.late.fetch_add(1);
       RaiseTo(&totals.max_late_ns, since_commit);
       return;
@@ -227,18 +234,40 @@ class Worker {
     while (!Stopping()) {
       std::this_thread::sleep_for(
           std::chrono::milliseconds(options_.write_interval_ms));
-      const int key = static_cast<int>(random() % data_.keys());
-      const int version = data_.Bump(key);
-      ++writes;
-      int full = -1;  // the backend cleared whole this time, if any
-      if (options_.full_clear_every > 0 && writes >= next_full && Quiet()) {
-        full = static_cast<int>(full_clears++ % kBackends);
-        next_full = writes + options_.full_clear_every;
-      }
-      for (int b = 0; b < kBackends; ++b) {
-        if (!ClearAndCommit(b, b == full, key, version)) return;
+      const int key = PickKey(random);
+      // A hot key is sometimes written again at once, while the readers
+      // recompute it after the first write: a clear that must fence those
+      // computations.
+      const bool again =
+          key < options_.hot_keys &&
+          static_cast<int>(random() % 100) < options_.rewrite_percent;
+      for (int round = 0; round < (again ? 2 : 1); ++round) {
+        if (round > 0) {
+          std::this_thread::sleep_for(
+              std::chrono::microseconds(random() % 2000));
+        }
+        const int version = data_.Bump(key);
+        ++writes;
+        int full = -1;  // the backend cleared whole this time, if any
+        if (options_.full_clear_every > 0 && writes >= next_full && Quiet()) {
+          full = static_cast<int>(full_clears++ % kBackends);
+          next_full = writes + options_.full_clear_every;
+        }
+        for (int b = 0; b < kBackends; ++b) {
+          if (!ClearAndCommit(b, b == full, key, version)) return;
+        }
       }
     }
+  }
+
+  // A hot key (hot_percent of the time) or any key.
+  int PickKey(std::mt19937_64& random) const {
+    if (options_.hot_keys > 0 &&
+        static_cast<int>(random() % 100) < options_.hot_percent) {
+      return static_cast<int>(random() %
+                              std::min(options_.hot_keys, data_.keys()));
+    }
+    return static_cast<int>(random() % data_.keys());
   }
 
   // Clears until a clear returns, then commits `version`; false if the run
