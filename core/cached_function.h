@@ -188,7 +188,7 @@ class CachedFunction<R(Args...)> {
     }
     // A miss: the flight table and the backend's store need a string.
     const std::string key_string(key);
-    auto ticket = state.JoinOrLead(key_string);
+    auto ticket = state.JoinOrLead(key_string, fenced ? &fence : nullptr);
     if (!ticket.leader) {
       auto value = internal::FunctionCache::Wait(*ticket.flight);
       state.CountHit();

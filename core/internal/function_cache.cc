@@ -89,7 +89,8 @@ std::vector<std::shared_ptr<FunctionCache>> FunctionCache::Live(
   return selected;
 }
 
-FunctionCache::Ticket FunctionCache::JoinOrLead(const std::string& key) {
+FunctionCache::Ticket FunctionCache::JoinOrLead(const std::string& key,
+                                                const Fence* fence) {
   uint64_t ns_generation = 0;
   try {
     ns_generation = ns_->InvalidationGeneration();
@@ -100,12 +101,20 @@ FunctionCache::Ticket FunctionCache::JoinOrLead(const std::string& key) {
   auto& slot = flights_[key];
   // A computation that began before an invalidation the backend heard of
   // (a clear in another process) may return a stale value: do not join it,
-  // lead a new one (the old leader removes only its own flight).
-  if (slot != nullptr && slot->ns_generation == ns_generation) {
+  // lead a new one (the old leader removes only its own flight). The
+  // backend heard of it either by itself (InvalidationGeneration, pushed)
+  // or in this caller's lookup (its fence differs from the leader's: a
+  // json or pickle bucket's generation moved). A caller whose lookup failed
+  // cannot tell, and leads.
+  if (slot != nullptr && slot->ns_generation == ns_generation &&
+      fence != nullptr && slot->fenced && slot->fence.local == fence->local &&
+      slot->fence.remote == fence->remote) {
     return Ticket{slot, false, 0};
   }
   slot = std::make_shared<Flight>();
   slot->ns_generation = ns_generation;
+  slot->fenced = fence != nullptr;
+  if (fence != nullptr) slot->fence = *fence;
   return Ticket{slot, true, generation_.load(std::memory_order_acquire)};
 }
 

@@ -90,6 +90,9 @@ struct NamedPattern {
 struct Flight {
   // The namespace's InvalidationGeneration when the computation began.
   uint64_t ns_generation = 0;
+  // The fence of the leader's lookup; `fenced` false: the lookup failed.
+  bool fenced = false;
+  Fence fence;
   std::mutex mu;
   std::condition_variable finished;
   bool done = false;                  // guarded by mu
@@ -145,12 +148,17 @@ class FunctionCache : public std::enable_shared_from_this<FunctionCache> {
 
   // Single flight. Returns the flight for `key` and whether the caller leads
   // it (must compute and then call `Finish`). Followers call `Wait`.
+  // `fence` is the fence of the caller's own lookup (null: it failed). A
+  // caller joins a computation only if its lookup saw the same backend
+  // state (fence) as the leader's: a clear between the two, in any process,
+  // may have removed the data the leader is computing from, so the caller
+  // leads a new computation instead.
   struct Ticket {
     std::shared_ptr<Flight> flight;
     bool leader = false;
     uint64_t generation = 0;
   };
-  Ticket JoinOrLead(const std::string& key);
+  Ticket JoinOrLead(const std::string& key, const Fence* fence);
 
   // Blocks until the flight is done; returns its value or rethrows its error.
   static std::shared_ptr<const void> Wait(Flight& flight);
