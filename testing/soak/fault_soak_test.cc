@@ -79,7 +79,7 @@ TEST(FaultSoakTest, EveryFaultInTurnMeetsEveryTarget) {
   EXPECT_GT(s.refused_clears, 0) << "no clear failed during the faults";
   EXPECT_GT(s.clears, 300);
   EXPECT_GT(s.calls, 10'000);
-  EXPECT_GT(r.baseline_hit_rate, 0.9);
+  EXPECT_GT(r.baseline_hit_rate, 0.5) << "caching never worked";
   EXPECT_TRUE(r.passed);
 }
 
