@@ -334,11 +334,13 @@ void PrintFaultSoakReport(const FaultSoakReport& r, std::FILE* out) {
       std::fprintf(out,
                    "  process %d, %s, key %d: got key %d version %d, floor %d "
                    "(committed by process %d, %lld ms before the call), at "
-                   "%lld ms, during fault: %s\n",
+                   "%lld ms, during fault: %s; a %s taking %lld us\n",
                    w.process, kBackendShortNames[w.backend], w.key, w.got_key,
                    w.got_version, w.floor_version, w.floor_writer,
                    static_cast<long long>(Ms(w.since_commit_ns)),
-                   static_cast<long long>(Ms(w.at_ns)), FaultName(w.fault));
+                   static_cast<long long>(Ms(w.at_ns)), FaultName(w.fault),
+                   w.hit ? "hit" : "miss",
+                   static_cast<long long>(w.latency_ns / 1000));
     }
   }
   if (!r.messages.empty()) {

@@ -73,6 +73,8 @@ struct WrongAnswer {
       fault;
   int64_t at_ns;            // call start
   int64_t since_commit_ns;  // call start - floor commit
+  int64_t latency_ns;       // of the call
+  bool hit;                 // the call did not run the function
 };
 
 struct Message {

@@ -180,12 +180,12 @@ class Worker {
         totals.hits.fetch_add(1, std::memory_order_relaxed);
         cell.hits.fetch_add(1, std::memory_order_relaxed);
       }
-      Check(b, key, floor, own_floor, got, start);
+      Check(b, key, floor, own_floor, got, start, latency);
     }
   }
 
   void Check(int b, int key, const VersionedKeys::Floor& floor, int own_floor,
-             int64_t got, int64_t start) {
+             int64_t got, int64_t start, int64_t latency) {
     const int got_key = static_cast<int>(got >> 32);
     const int got_version = static_cast<int>(got & 0xffffffff);
     if (got_key == key && got_version >= floor.version) return;
@@ -212,7 +212,9 @@ class Worker {
                                         floor.writer,
                                         state_->fault.load(),
                                         start - state_->t0_ns,
-                                        since_commit};
+                                        since_commit,
+                                        latency,
+                                        !t_computed};
     }
   }
 
