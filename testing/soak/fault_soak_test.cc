@@ -39,7 +39,7 @@ soak::FaultSoakOptions Short() {
   soak::FaultSoakOptions o;
   o.processes = 2;
   o.threads = 3;
-  o.keys = 1000;
+  o.keys = 500;
   o.warmup_ms = 2000;
   o.timeout_ms = 250;
   o.down_ms = 300;
@@ -66,9 +66,10 @@ TEST(FaultSoakTest, EveryFaultInTurnMeetsEveryTarget) {
   EXPECT_LE(r.worst_hang_call_ms, 2 * o.timeout_ms);
   EXPECT_GE(r.worst_hang_call_ms, o.timeout_ms / 2)
       << "no call waited on the hung server: the hang was not felt";
-  // The hit rate: back at 90% within 2 s of every fault. 1000 keys (not the
+  // The hit rate: back at 90% within 2 s of every fault. 500 keys (not the
   // soak's 2000) so that a refill from cold fits in 2 s even while the
-  // rest of the suite loads the machine.
+  // rest of the suite loads the machine (with 1000, a kill's refill took
+  // 1.8 s to more than 2.2 s on a load average of 3).
   ASSERT_EQ(r.events.size(), 4u) << "every fault once";
   for (const soak::FaultEvent& e : r.events) {
     EXPECT_GE(e.recovery_ms, 0) << soak::FaultName(e.kind);
