@@ -555,7 +555,8 @@ class CachedFunction<R(Args...)> {
     internal::FunctionCache& state = *state_;
     // A miss: the flight table and the backend's store need a string.
     const std::string key_string(key);
-    auto ticket = state.JoinOrLead(key_string, nullptr, force);
+    auto ticket =
+        state.JoinOrLead(key_string, fenced ? &fence : nullptr, nullptr, force);
     if (!ticket.leader) {
       auto value = internal::FunctionCache::Wait(*ticket.flight);
       state.CountHit();
@@ -604,7 +605,8 @@ class CachedFunction<R(Args...)> {
     internal::FunctionCache& state = *state_;
     const std::string key_string(key);
     auto pending = std::make_shared<internal::AsyncPending<V>>();
-    auto ticket = state.JoinOrLead(key_string, pending, force);
+    auto ticket =
+        state.JoinOrLead(key_string, fenced ? &fence : nullptr, pending, force);
     if (!ticket.leader) {
       state.CountHit();
       return static_cast<internal::AsyncPending<V>*>(ticket.flight->async.get())

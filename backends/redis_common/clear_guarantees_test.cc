@@ -159,6 +159,45 @@ TEST_P(ClearGuaranteesTest, ClearInAnotherProcessFencesAComputationHere) {
   EXPECT_EQ(f(0), 2) << "the value computed before the clear was stored";
 }
 
+// The single flight: a call made here after a clear in another process
+// returned must not join a computation that began before the clear (it
+// would be handed the old data, though nothing old was stored). Found by
+// the fault soak (testing/soak/fault_soak_test), as a json answer one
+// version behind a clear that had returned.
+TEST_P(ClearGuaranteesTest, ClearInAnotherProcessStopsJoiningAComputationHere) {
+  Source source;
+  auto f = ca::cache({.backend = backend(), .name = "join:remote"},
+                     [&](int) { return source.Read(); });
+  int first = 0;
+  std::thread leader([&] { first = f(0); });
+  source.WaitUntilEntered();
+  source.version.store(2);
+  const int64_t received = Received();
+  EXPECT_EQ(InChild([&] {
+              auto g = ca::cache({.backend = backend(), .name = "join:remote"},
+                                 [](int) { return -1; });
+              g.cache_clear();
+              return 0;
+            }),
+            0);
+  if (Pushed()) {
+    ASSERT_TRUE(WaitFor([&] { return Received() > received; }));
+  }
+  // The clear has returned (and reached this process): from now on no
+  // call may answer 1.
+  int after = 0;
+  std::thread late([&] { after = f(0); });
+  // Time for `late` to join the leader's flight, if it would (it would then
+  // wait for the release); a call that leads computes 2 at once.
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  source.Release();
+  leader.join();
+  late.join();
+  EXPECT_EQ(first, 1);
+  EXPECT_EQ(after, 2) << "a call made after the clear was handed the value "
+                         "of a computation that began before it";
+}
+
 TEST_P(ClearGuaranteesTest, ClearThatCannotReachRedisThrows) {
   if (SingleOnly()) GTEST_SKIP() << kFailoverTests;
   RedisServer server;

@@ -8,6 +8,8 @@
 // until the clear succeeds, and only then raises the key's floor; readers
 // call the functions on random keys and count every answer below the floor
 // they read before calling (stale), and every exception that reaches them.
+// The versions and floors are testing/versioned_keys.h, on the heap (one
+// process; the fault soak, testing/soak/, shares them between processes).
 // A sampler records when the functions' fail-open error counters moved.
 //
 //   VersionedLoad load({kJson, kPickle, kMemory}, /*keys=*/64);
@@ -35,6 +37,7 @@
 #include <vector>
 
 #include "cache_alchemy/cache_alchemy.h"
+#include "testing/versioned_keys.h"
 
 namespace cache_alchemy {
 namespace testing {
@@ -48,15 +51,16 @@ class VersionedLoad {
   // config with a Redis client.
   VersionedLoad(const std::vector<std::string>& backends, int keys,
                 const std::string& prefix = "v")
-      : keys_(keys), versions_(new std::atomic<int>[keys]) {
-    for (int k = 0; k < keys_; ++k) versions_[k].store(1);
+      : keys_(keys),
+        memory_(VersionedKeys::Words(keys, backends.size())),
+        data_(memory_.data(), keys, backends.size()) {
     for (const std::string& backend : backends) {
       const std::string name = backend.substr(backend.rfind('.') + 1);
       Add(name, cache({.strict = true,
                        .backend = backend,
                        .name = "load:" + prefix + ":" + name,
                        .params = {"k"}},
-                      [this](int k) { return versions_[k].load(); }));
+                      [this](int k) { return data_.Version(k); }));
     }
   }
   ~VersionedLoad() { Stop(); }
@@ -188,15 +192,14 @@ class VersionedLoad {
     std::function<int(int)> call;
     std::function<void(int)> clear;
     std::function<int64_t()> hits, misses, errors;
-    std::unique_ptr<std::atomic<int>[]> floors;  // per key
+    int index = 0;  // in data_
   };
 
   template <typename Cached>
   void Add(const std::string& name, Cached cached_function) {
     auto fn = std::make_unique<Function>();
     fn->name = name;
-    fn->floors.reset(new std::atomic<int>[keys_]);
-    for (int k = 0; k < keys_; ++k) fn->floors[k].store(1);
+    fn->index = static_cast<int>(functions_.size());
     auto cached = std::make_shared<Cached>(std::move(cached_function));
     fn->call = [cached](int k) { return (*cached)(k); };
     fn->clear = [cached](int k) { cached->cache_clear(k); };
@@ -222,7 +225,7 @@ class VersionedLoad {
     while (!stop_.load()) {
       const int k = static_cast<int>(random() % keys_);
       for (const auto& fn : functions_) {
-        const int floor = fn->floors[k].load();
+        const int floor = data_.FloorOf(fn->index, k).version;
         try {
           if (fn->call(k) < floor) stale_.fetch_add(1);
         } catch (const std::exception& e) {
@@ -239,7 +242,7 @@ class VersionedLoad {
     while (!stop_.load()) {
       std::this_thread::sleep_for(every);
       const int k = static_cast<int>(random() % keys_);
-      const int version = versions_[k].fetch_add(1) + 1;
+      const int version = data_.Bump(k);
       for (const auto& fn : functions_) {
         // A clear that could not run (its master down) is retried until it
         // ran: only then may readers rely on the new version.
@@ -254,7 +257,7 @@ class VersionedLoad {
             std::this_thread::sleep_for(std::chrono::milliseconds(5));
           }
         }
-        fn->floors[k].store(version);
+        data_.Commit(fn->index, k, version, /*writer=*/0);
       }
     }
   }
@@ -271,7 +274,8 @@ class VersionedLoad {
   }
 
   const int keys_;
-  std::unique_ptr<std::atomic<int>[]> versions_;
+  std::vector<uint64_t> memory_;
+  VersionedKeys data_;
   std::vector<std::unique_ptr<Function>> functions_;
   std::vector<std::thread> threads_;
   std::atomic<bool> stop_{false};

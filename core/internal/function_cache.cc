@@ -138,6 +138,7 @@ std::vector<std::shared_ptr<FunctionCache>> FunctionCache::Live(
 }
 
 FunctionCache::Ticket FunctionCache::JoinOrLead(const std::string& key,
+                                                const Fence* fence,
                                                 std::shared_ptr<void> async,
                                                 bool force) {
   uint64_t ns_generation = 0;
@@ -150,17 +151,25 @@ FunctionCache::Ticket FunctionCache::JoinOrLead(const std::string& key,
   auto& slot = flights_[key];
   // A computation that began before an invalidation the backend heard of
   // (a clear in another process) may return a stale value: do not join it,
-  // lead a new one (the old leader removes only its own flight).
+  // lead a new one (the old leader removes only its own flight). The
+  // backend heard of it either by itself (InvalidationGeneration, pushed)
+  // or in this caller's lookup (its fence differs from the leader's: a
+  // json or pickle bucket's generation moved). A caller whose lookup failed
+  // cannot tell, and leads.
   const uint64_t fork_generation =
       g_fork_generation.load(std::memory_order_relaxed);
   if (!force && slot != nullptr && slot->ns_generation == ns_generation &&
-      slot->fork_generation == fork_generation) {
+      slot->fork_generation == fork_generation && fence != nullptr &&
+      slot->fenced && slot->fence.local == fence->local &&
+      slot->fence.remote == fence->remote) {
     return Ticket{slot, false, 0};
   }
   slot = std::make_shared<Flight>();
   slot->ns_generation = ns_generation;
   slot->fork_generation = fork_generation;
   slot->async = std::move(async);
+  slot->fenced = fence != nullptr;
+  if (fence != nullptr) slot->fence = *fence;
   return Ticket{slot, true, generation_.load(std::memory_order_acquire)};
 }
 

@@ -109,6 +109,9 @@ struct Flight {
   // Async functions: where joiners find the pending result (the leader's
   // object, set before the flight is published; see cached_function.h).
   std::shared_ptr<void> async;
+  // The fence of the leader's lookup; `fenced` false: the lookup failed.
+  bool fenced = false;
+  Fence fence;
   std::mutex mu;
   std::condition_variable finished;
   bool done = false;                  // guarded by mu
@@ -170,15 +173,22 @@ class FunctionCache : public std::enable_shared_from_this<FunctionCache> {
 
   // Single flight. Returns the flight for `key` and whether the caller leads
   // it (must compute and then call `Finish`). Followers call `Wait`.
+  // `fence` is the fence of the caller's own lookup (null: it failed). A
+  // caller joins a computation only if its lookup saw the same backend
+  // state (fence) as the leader's: a clear between the two, in any process,
+  // may have removed the data the leader is computing from, so the caller
+  // leads a new computation instead.
   struct Ticket {
     std::shared_ptr<Flight> flight;
     bool leader = false;
     uint64_t generation = 0;
   };
-  // `async`: the leader's pending-result object for async functions
-  // (published with the flight). `force`: always lead, replacing a flight
-  // in progress (refresh(args)).
-  Ticket JoinOrLead(const std::string& key,
+  // `fence`: this caller's lookup fence (nullptr: the lookup failed); a
+  // caller joins only a flight whose leader saw the same fence. `async`: the
+  // leader's pending-result object for async functions (published with the
+  // flight). `force`: always lead, replacing a flight in progress
+  // (refresh(args)).
+  Ticket JoinOrLead(const std::string& key, const Fence* fence,
                     std::shared_ptr<void> async = nullptr, bool force = false);
 
   // Blocks until the flight is done; returns its value or rethrows its error.
