@@ -228,8 +228,11 @@ bool BaseConfig::unset(std::string_view key) {
   const size_t index = IndexOf(key, "unset");
   absl::MutexLock lock(&mu_);
   Layers& layers = layers_[index];
-  if (layers.size() <= 1) return false;
-  layers.erase(std::prev(layers.end()));
+  // Only a value above the default may go: never the default, nor a value
+  // set below it (which the default hides anyway).
+  auto top = std::prev(layers.end());
+  if (top->first <= kDefaultPriority) return false;
+  layers.erase(top);
   return true;
 }
 

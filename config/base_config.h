@@ -158,8 +158,9 @@ class BaseConfig {
 
   // Removes the top value of `key` (the highest-priority one above the
   // default), so the next source's value takes effect. Returns false, and
-  // changes nothing, when only the default is left. Throws ConfigError for an
-  // unknown key.
+  // changes nothing, when no value sits above the default (values set below
+  // priority 0 with set_at stay, and so does the default). Throws
+  // ConfigError for an unknown key.
   bool unset(std::string_view key);
 
   // Whether `key` is a key of this config.
