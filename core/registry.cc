@@ -6,6 +6,7 @@
 #include <boost/dll/runtime_symbol_info.hpp>
 #include <boost/dll/shared_library.hpp>
 #include <boost/filesystem.hpp>
+#include <boost/system/system_error.hpp>
 #include <cstdlib>
 #include <system_error>
 #include <utility>
@@ -16,6 +17,7 @@
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
 #include "core/errors.h"
+#include "core/log.h"
 
 namespace cache_alchemy {
 namespace {
@@ -67,12 +69,29 @@ std::vector<fs::path> RunfilesRoots() {
   return roots;
 }
 
+// The dynamic loader's own text in Boost.DLL's message "...load() failed
+// (dlerror system message: <text>): Bad file descriptor".
+std::string LoaderText(const std::string& boost_message) {
+  const std::string marker = "dlerror system message: ";
+  const size_t start = boost_message.find(marker);
+  const size_t end = boost_message.rfind(')');
+  if (start == std::string::npos || end == std::string::npos ||
+      end < start + marker.size()) {
+    return boost_message;
+  }
+  return boost_message.substr(start + marker.size(),
+                              end - start - marker.size());
+}
+
 }  // namespace
 
 BackendRegistry& BackendRegistry::Global() {
   static BackendRegistry* const registry = new BackendRegistry();
   return *registry;
 }
+
+BackendRegistry::BackendRegistry() = default;
+BackendRegistry::~BackendRegistry() = default;
 
 std::vector<std::string> BackendRegistry::SearchDirectories(
     const std::string& module, const std::vector<std::string>& plugin_path) {
@@ -134,6 +153,13 @@ std::shared_ptr<Backend> BackendRegistry::Get(
       problems.push_back(std::string(backend.status().message()));
       continue;
     }
+    if (!problems.empty()) {
+      internal::Log(
+          LogLevel::kWarning,
+          absl::StrCat("backend '", dotted_name, "' loaded from ", path,
+                       " after skipping: ", absl::StrJoin(problems, "; ")),
+          {}, dotted_name);
+    }
     backends_[dotted_name] = *backend;
     return *backend;
   }
@@ -152,16 +178,21 @@ absl::StatusOr<BackendRegistry::Library> BackendRegistry::LoadLibrary(
   if (auto it = libraries_.find(path); it != libraries_.end()) {
     return it->second;
   }
-  boost::system::error_code ec;
   auto library = std::make_shared<boost::dll::shared_library>();
-  // RTLD_LOCAL keeps each plugin's symbols to itself; RTLD_NOW reports a
-  // missing dependency here rather than at the first call.
-  library->load(
-      path, boost::dll::load_mode::rtld_local | boost::dll::load_mode::rtld_now,
-      ec);
-  if (ec || !library->is_loaded()) {
+  try {
+    // RTLD_LOCAL keeps each plugin's symbols to itself; RTLD_NOW reports a
+    // missing symbol or library here rather than at the first call. The
+    // throwing overload is the one whose message has dlerror()'s text (the
+    // error_code one says only "Bad file descriptor").
+    library->load(path, boost::dll::load_mode::rtld_local |
+                            boost::dll::load_mode::rtld_now);
+  } catch (const boost::system::system_error& e) {
     return absl::FailedPreconditionError(absl::StrCat(
-        path, ": the loader failed: ", ec ? ec.message() : "unknown error"));
+        path, ": the dynamic loader refused it: ", LoaderText(e.what())));
+  }
+  if (!library->is_loaded()) {
+    return absl::FailedPreconditionError(
+        absl::StrCat(path, ": the dynamic loader refused it"));
   }
   libraries_[path] = library;
   return library;
@@ -226,7 +257,8 @@ absl::StatusOr<std::shared_ptr<Backend>> BackendRegistry::MakeBackend(
                                             class_name, "' returned null"));
   }
   // The deleter holds the library: it stays loaded while the backend lives.
-  return std::shared_ptr<Backend>(raw, [library](Backend* b) { delete b; });
+  Library keep = library;
+  return std::shared_ptr<Backend>(raw, [keep](Backend* b) { delete b; });
 }
 
 }  // namespace cache_alchemy

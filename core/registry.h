@@ -8,9 +8,14 @@
 //   2. the directory of the running executable;
 //   3. the Bazel runfiles of the running executable, where a plugin target
 //      of module `x.y.<leaf>` lives in `backends/<leaf>/` or `plugins/<leaf>/`.
-// Each library is loaded once per process; each class is made once per
-// process and shared by every function cached with it. Every object made by
-// a plugin keeps its library loaded for as long as it lives.
+// A file that fails is skipped for the next directory; when a later one
+// loads, a warning (core/log.h) names every file skipped and why.
+//
+// Each library is loaded once per registry; each class is made once per
+// registry and shared by every function cached with it. Every object made by
+// a plugin keeps its library loaded for as long as it lives, even after its
+// registry is gone; the library is unloaded when the last such object (and
+// the registry) is.
 //
 //   auto backend = ca::BackendRegistry::Global().Get(
 //       "cache_alchemy.backends.memory.MemoryCache", {});
@@ -37,13 +42,23 @@ namespace cache_alchemy {
 // Thread safety: all methods may be called from any thread.
 class BackendRegistry {
  public:
-  // The process-wide registry (never destroyed).
+  // The process-wide registry that the cache families use (never
+  // destroyed).
   static BackendRegistry& Global();
+
+  // An empty registry of its own (tests; programs that want to unload
+  // plugins): destroying it drops its references to the backends and
+  // libraries it loaded.
+  BackendRegistry();
+  ~BackendRegistry();
+  BackendRegistry(const BackendRegistry&) = delete;
+  BackendRegistry& operator=(const BackendRegistry&) = delete;
 
   // The backend named `dotted_name`, loading its library on first use;
   // `plugin_path` lists directories searched first.
   // Throws BackendNotFoundError naming the dotted name, every path searched
-  // and the loader's own messages.
+  // and the loader's own messages (dlerror() text for a library the dynamic
+  // loader refused).
   std::shared_ptr<Backend> Get(const std::string& dotted_name,
                                const std::vector<std::string>& plugin_path);
 
@@ -55,7 +70,8 @@ class BackendRegistry {
  private:
   using Library = std::shared_ptr<boost::dll::shared_library>;
 
-  // Loads `path` (once). Returns the loader's error on failure.
+  // Loads `path` (once). Returns the loader's error, with its dlerror()
+  // text, on failure.
   absl::StatusOr<Library> LoadLibrary(const std::string& path)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // Makes `class_name` from `library` (at `path`), checking its ABI first.
