@@ -146,17 +146,15 @@ TEST(RegistryTest, NullFactoryIsReported) {
       HasSubstr("the factory of 'Null' returned null"));
 }
 
-TEST(RegistryTest, FileThatIsNotASharedLibraryGivesTheLoadersMessage) {
+TEST(RegistryTest, FileThatIsNotASharedLibraryIsRefusedUnloaded) {
   const std::string dir = testing::TestEnv("TEST_TMPDIR");
   ASSERT_FALSE(dir.empty());
   const std::string path = dir + "/cache_alchemy_test.garbage.so";
   std::ofstream(path) << "this is not an ELF file\n";
   const std::string message =
       LoadError("cache_alchemy_test.garbage.Cache", {dir});
-  EXPECT_THAT(
-      message,
-      AllOf(HasSubstr(path + ": the dynamic loader refused it: "),
-            HasSubstr("file too short"), HasSubstr("Searched: " + path)));
+  EXPECT_THAT(message, AllOf(HasSubstr(path + ": not an ELF file"),
+                             HasSubstr("Searched: " + path)));
 }
 
 TEST(RegistryTest, UndefinedSymbolGivesTheLoadersMessage) {
@@ -232,8 +230,8 @@ TEST(RegistryTest, BrokenPluginSkippedForALaterOneIsLogged) {
               AllOf(HasSubstr("WARNING"),
                     HasSubstr("'cache_alchemy_test.shadowed.Counting'"),
                     HasSubstr("loaded from " + good),
-                    HasSubstr(bad + "/cache_alchemy_test.shadowed.so"),
-                    HasSubstr("file too short")));
+                    HasSubstr(bad + "/cache_alchemy_test.shadowed.so: not an "
+                                    "ELF file")));
 }
 
 TEST(RegistryTest, WrappingWithAnUnknownBackendThrows) {
