@@ -1,0 +1,159 @@
+#include "plugins/memcached/scripted_memcached_server.h"
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdlib>
+#include <thread>
+#include <utility>
+
+namespace cache_alchemy {
+namespace memcached {
+namespace {
+
+// How long the server waits for the next request before it decides the
+// client is waiting for more of a reply, and closes its side.
+constexpr int kIdleMs = 10;
+
+bool WaitReadable(int fd, int timeout_ms) {
+  pollfd p{fd, POLLIN, 0};
+  return poll(&p, 1, timeout_ms) == 1;
+}
+
+// The keys named by the first line of a request ("get a b", "set k 0 0 5").
+std::vector<std::string> RequestKeys(std::string_view request) {
+  std::vector<std::string> words;
+  const std::string_view line = request.substr(0, request.find("\r\n"));
+  size_t start = 0;
+  while (start < line.size()) {
+    size_t end = line.find(' ', start);
+    if (end == std::string_view::npos) end = line.size();
+    if (end > start) words.emplace_back(line.substr(start, end - start));
+    start = end + 1;
+  }
+  if (!words.empty()) words.erase(words.begin());  // the command
+  return words;
+}
+
+}  // namespace
+
+ScriptedMemcachedServer::ScriptedMemcachedServer() {
+  listener_ = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  socklen_t len = sizeof(addr);
+  if (listener_ < 0 ||
+      bind(listener_, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0 ||
+      listen(listener_, 16) != 0 ||
+      getsockname(listener_, reinterpret_cast<sockaddr*>(&addr), &len) != 0) {
+    std::abort();
+  }
+  port_ = ntohs(addr.sin_port);
+  std::thread([this] { Serve(); }).detach();
+}
+
+std::string ScriptedMemcachedServer::address() const {
+  return "127.0.0.1:" + std::to_string(port_);
+}
+
+void ScriptedMemcachedServer::Script(std::vector<std::string> replies) {
+  std::lock_guard<std::mutex> lock(mu_);
+  replies_ = std::move(replies);
+}
+
+void ScriptedMemcachedServer::WaitIdle() {
+  std::unique_lock<std::mutex> lock(mu_);
+  idle_.wait_for(lock, std::chrono::seconds(2), [this] { return open_ == 0; });
+}
+
+std::string ScriptedMemcachedServer::Expand(
+    std::string_view reply, const std::vector<std::string>& keys) {
+  std::string out;
+  for (size_t i = 0; i < reply.size(); ++i) {
+    if (reply[i] == '$' && i + 2 < reply.size() && reply[i + 1] == 'K' &&
+        reply[i + 2] >= '0' && reply[i + 2] <= '9') {
+      const size_t n = static_cast<size_t>(reply[i + 2] - '0');
+      if (n < keys.size()) out += keys[n];
+      i += 2;
+    } else {
+      out += reply[i];
+    }
+  }
+  for (size_t mark = out.find("$#"); mark != std::string::npos;
+       mark = out.find("$#", mark)) {
+    const size_t line_end = out.find("\r\n", mark);
+    const size_t end = out.find("$.", mark);
+    size_t count = 0;
+    if (line_end != std::string::npos && end != std::string::npos &&
+        end >= line_end + 2) {
+      count = end - (line_end + 2);
+      out.erase(end, 2);
+    }
+    const std::string digits = std::to_string(count);
+    out.replace(mark, 2, digits);
+    mark += digits.size();
+  }
+  return out;
+}
+
+void ScriptedMemcachedServer::Serve() {
+  for (;;) {
+    const int conn = accept4(listener_, nullptr, nullptr, SOCK_CLOEXEC);
+    if (conn < 0) continue;
+    std::vector<std::string> replies;
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      replies = replies_;
+      ++open_;
+    }
+    Answer(conn, replies);
+    close(conn);
+    std::lock_guard<std::mutex> lock(mu_);
+    --open_;
+    idle_.notify_all();
+  }
+}
+
+void ScriptedMemcachedServer::Answer(int conn,
+                                     const std::vector<std::string>& replies) {
+  char buf[4096];
+  size_t next = 0;
+  while (next < replies.size()) {
+    std::string request;
+    // A request: what arrives until a line ends and the client goes quiet;
+    // a client quiet from the start is waiting for more of a reply.
+    while (WaitReadable(conn, request.empty() ? kIdleMs : 1)) {
+      const ssize_t n = read(conn, buf, sizeof(buf));
+      if (n <= 0) return;  // the client closed
+      request.append(buf, static_cast<size_t>(n));
+      if (request.size() >= 2 &&
+          request.compare(request.size() - 2, 2, "\r\n") == 0) {
+        break;
+      }
+    }
+    if (request.empty()) break;
+    const std::string reply = Expand(replies[next++], RequestKeys(request));
+    for (size_t sent = 0; sent < reply.size();) {
+      const ssize_t n =
+          send(conn, reply.data() + sent, reply.size() - sent, MSG_NOSIGNAL);
+      if (n <= 0) return;
+      sent += static_cast<size_t>(n);
+    }
+  }
+  // No more replies: end our side, then let the client finish.
+  shutdown(conn, SHUT_WR);
+  const auto deadline =
+      std::chrono::steady_clock::now() + std::chrono::milliseconds(200);
+  while (std::chrono::steady_clock::now() < deadline &&
+         WaitReadable(conn, 20)) {
+    if (read(conn, buf, sizeof(buf)) <= 0) return;
+  }
+}
+
+}  // namespace memcached
+}  // namespace cache_alchemy
