@@ -7,6 +7,8 @@ PACKAGES=(
   # Build: Bazel 4.2.3 from Debian, plus the platforms repository it does not pull in.
   bazel-bootstrap bazel-platforms
   g++ pkg-config clang-format
+  # Fuzzing (tools/fuzz.sh): clang's libFuzzer and sanitizer runtimes.
+  clang-14 libclang-rt-14-dev
   # Libraries, all from Debian's -dev packages (nothing is downloaded at build time).
   libabsl-dev
   libboost-dev libboost-filesystem-dev
