@@ -87,7 +87,10 @@ std::vector<std::pair<size_t, size_t>> SecretSpans(std::string_view text) {
   return merged;
 }
 
-std::string RedactSecrets(std::string_view text) {
+namespace {
+
+// One pass of the rules.
+std::string RedactOnce(std::string_view text) {
   const std::vector<std::pair<size_t, size_t>> spans = SecretSpans(text);
   if (spans.empty()) return std::string(text);
   std::string out;
@@ -100,6 +103,24 @@ std::string RedactSecrets(std::string_view text) {
   }
   out.append(text.substr(next));
   return out;
+}
+
+}  // namespace
+
+std::string RedactSecrets(std::string_view text) {
+  // Masking can make what follows a mask read as more of a secret (an
+  // option's value that a merged span cut short at an '@'), so the rules run
+  // until nothing changes: that makes the function idempotent. A pass that
+  // changes the text either shortens it or turns a 3-byte span into the
+  // mask, so this ends; a few passes at most in practice.
+  constexpr int kMaxPasses = 16;
+  std::string current = RedactOnce(text);
+  for (int pass = 1; pass < kMaxPasses; ++pass) {
+    std::string next = RedactOnce(current);
+    if (next == current) return current;
+    current = std::move(next);
+  }
+  return std::string(kMask);  // unreachable in practice; hide everything
 }
 
 }  // namespace config

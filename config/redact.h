@@ -41,7 +41,9 @@ namespace config {
 // order and not overlapping. Linear in the size of `text`. Thread-safe.
 std::vector<std::pair<size_t, size_t>> SecretSpans(std::string_view text);
 
-// `text` with each of its SecretSpans replaced by "***". Idempotent.
+// `text` with each of its SecretSpans replaced by "***", repeated until
+// nothing changes (so it is idempotent: a mask never exposes more text that
+// reads as a secret).
 // Thread-safe, never throws (but std::bad_alloc).
 std::string RedactSecrets(std::string_view text);
 
