@@ -84,6 +84,27 @@ TEST(MemcachedClientTest, LyingRepliesAreErrorsOrMissesQuickly) {
   }
 }
 
+// Found by the memcached_replies fuzz target, in libmemcached 1.1 itself
+// (storage.cc:257, memcached_send_ascii): a storage command answered with a
+// line libmemcached counts as success but is not STORED ("END", "DELETED",
+// a VALUE line...) trips `assert(memcached_failed(rc))`, and Debian builds
+// libmemcached with assertions: the process aborts. A real Memcached never
+// answers a set that way; a hostile server or a man in the middle can. The
+// client cannot intercept the reply, so this pins the library's behaviour
+// (docs/reliability.md): when this test fails, libmemcached was fixed and
+// the fuzz target's guard (WithholdRepliesThatAbortLibmemcached) can go.
+TEST(MemcachedClientDeathTest, KnownLibmemcachedAbortOnAStatusThatIsNotStored) {
+  GTEST_FLAG_SET(death_test_style, "threadsafe");
+  EXPECT_DEATH(
+      {
+        ScriptedMemcachedServer& server = Server();
+        server.Script({"END\r\n"});
+        MemcachedClient client(server.address());
+        (void)client.Set("k", "v", 0);
+      },
+      "memcached_send_ascii");
+}
+
 }  // namespace
 }  // namespace memcached
 }  // namespace cache_alchemy

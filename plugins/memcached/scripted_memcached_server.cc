@@ -39,6 +39,26 @@ std::vector<std::string> RequestKeys(std::string_view request) {
   return words;
 }
 
+bool StartsWith(std::string_view text, std::string_view prefix) {
+  return text.substr(0, prefix.size()) == prefix;
+}
+
+bool IsStorageCommand(std::string_view request) {
+  for (std::string_view command :
+       {"set ", "add ", "replace ", "append ", "prepend ", "cas "}) {
+    if (StartsWith(request, command)) return true;
+  }
+  return false;
+}
+
+bool IsStorageStatus(std::string_view reply) {
+  for (std::string_view status : {"STORED", "NOT_STORED", "EXISTS", "NOT_FOUND",
+                                  "ERROR", "CLIENT_ERROR", "SERVER_ERROR"}) {
+    if (StartsWith(reply, status)) return true;
+  }
+  return false;
+}
+
 }  // namespace
 
 ScriptedMemcachedServer::ScriptedMemcachedServer() {
@@ -64,6 +84,19 @@ std::string ScriptedMemcachedServer::address() const {
 void ScriptedMemcachedServer::Script(std::vector<std::string> replies) {
   std::lock_guard<std::mutex> lock(mu_);
   replies_ = std::move(replies);
+  next_ = 0;
+}
+
+bool ScriptedMemcachedServer::NextReply(std::string* reply) {
+  std::lock_guard<std::mutex> lock(mu_);
+  if (next_ >= replies_.size()) return false;
+  *reply = replies_[next_++];
+  return true;
+}
+
+void ScriptedMemcachedServer::WithholdRepliesThatAbortLibmemcached(bool on) {
+  std::lock_guard<std::mutex> lock(mu_);
+  withhold_ = on;
 }
 
 void ScriptedMemcachedServer::WaitIdle() {
@@ -105,13 +138,11 @@ void ScriptedMemcachedServer::Serve() {
   for (;;) {
     const int conn = accept4(listener_, nullptr, nullptr, SOCK_CLOEXEC);
     if (conn < 0) continue;
-    std::vector<std::string> replies;
     {
       std::lock_guard<std::mutex> lock(mu_);
-      replies = replies_;
       ++open_;
     }
-    Answer(conn, replies);
+    Answer(conn);
     close(conn);
     std::lock_guard<std::mutex> lock(mu_);
     --open_;
@@ -119,11 +150,10 @@ void ScriptedMemcachedServer::Serve() {
   }
 }
 
-void ScriptedMemcachedServer::Answer(int conn,
-                                     const std::vector<std::string>& replies) {
+void ScriptedMemcachedServer::Answer(int conn) {
   char buf[4096];
-  size_t next = 0;
-  while (next < replies.size()) {
+  std::string scripted;
+  for (;;) {
     std::string request;
     // A request: what arrives until a line ends and the client goes quiet;
     // a client quiet from the start is waiting for more of a reply.
@@ -136,8 +166,16 @@ void ScriptedMemcachedServer::Answer(int conn,
         break;
       }
     }
-    if (request.empty()) break;
-    const std::string reply = Expand(replies[next++], RequestKeys(request));
+    if (request.empty() || !NextReply(&scripted)) break;
+    std::string reply = Expand(scripted, RequestKeys(request));
+    bool withhold = false;
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      withhold = withhold_;
+    }
+    if (withhold && IsStorageCommand(request) && !IsStorageStatus(reply)) {
+      reply = "SERVER_ERROR withheld (libmemcached aborts on it)\r\n";
+    }
     for (size_t sent = 0; sent < reply.size();) {
       const ssize_t n =
           send(conn, reply.data() + sent, reply.size() - sent, MSG_NOSIGNAL);
