@@ -67,7 +67,7 @@ void BM_JsonNestingScan(benchmark::State& s) {
           .bytes;
   for (auto _ : s) {
     benchmark::DoNotOptimize(
-        ca::internal::JsonNestingWithin(json, ca::kMaxJsonDepth));
+        ca::internal::JsonPrescan(json, ca::kMaxJsonDepth));
   }
   s.SetBytesProcessed(static_cast<int64_t>(s.iterations() * json.size()));
 }

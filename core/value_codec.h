@@ -21,7 +21,9 @@
 // Memcached server writes them): a value that does not decode is a miss, and
 // decoding never crashes, hangs or allocates much more than the value's size:
 //   - JSON nested deeper than kMaxJsonDepth is refused by a linear pre-scan
-//     before rapidjson's recursive parser sees it;
+//     before rapidjson's recursive parser sees it, and so are numbers that
+//     would drive rapidjson 1.1.0 into undefined behaviour (a zero
+//     significand written as cereal never writes it, "0e99");
 //   - binary is read with BoundedBinaryInputArchive
 //     (core/bounded_binary_archive.h): no length prefix is trusted beyond the
 //     bytes left, and a bool byte other than 0/1 is refused. A binary type
@@ -67,12 +69,40 @@ inline constexpr int kMaxJsonDepth = 128;
 
 namespace internal {
 
-// True if no array or object in `json` nests deeper than `limit` levels.
-// Linear (about 1.5 GB/s), no allocation; skips string contents (escapes
-// included), and an unmatched closer never buys depth back. Text that is not
-// JSON may pass: the parser refuses it, but never recurses deeper than
-// `limit` on the way.
-inline bool JsonNestingWithin(std::string_view json, int limit) {
+// A number token outside strings (starting at json[*i], a '0' or '-'):
+// advances *i past it; false for a zero significand written any other way
+// than 0, -0, 0.0 or -0.0. rapidjson 1.1.0 takes such a number ("0e99", or
+// zeros past 22 decimals) down a path that computes clz(0), undefined
+// behaviour; cereal never writes one.
+inline bool JsonNumberOk(std::string_view json, size_t* i) {
+  const size_t start = *i;
+  bool nonzero = false;
+  bool in_exponent = false;
+  size_t end = start;
+  for (; end < json.size(); ++end) {
+    const char c = json[end];
+    if (c >= '1' && c <= '9') {
+      nonzero = nonzero || !in_exponent;
+    } else if (c == 'e' || c == 'E') {
+      in_exponent = true;
+    } else if (c != '0' && c != '.' && c != '-' && c != '+') {
+      break;
+    }
+  }
+  *i = end;
+  if (nonzero) return true;
+  const std::string_view token = json.substr(start, end - start);
+  return token == "0" || token == "-0" || token == "0.0" || token == "-0.0";
+}
+
+// The pre-scan of a stored JSON value, before rapidjson's recursive parser
+// sees it: true if no array or object nests deeper than `max_depth` levels
+// and every number is one rapidjson parses without undefined behaviour
+// (JsonNumberOk). Linear (about 1.5 GB/s), no allocation; skips string
+// contents (escapes included), and an unmatched closer never buys depth
+// back. Text that is not JSON may pass: the parser refuses it, but never
+// recurses deeper than `max_depth` on the way.
+inline bool JsonPrescan(std::string_view json, int max_depth) {
   int depth = 0;
   bool in_string = false;
   for (size_t i = 0; i < json.size(); ++i) {
@@ -91,12 +121,26 @@ inline bool JsonNestingWithin(std::string_view json, int limit) {
         break;
       case '[':
       case '{':
-        if (++depth > limit) return false;
+        if (++depth > max_depth) return false;
         break;
       case ']':
       case '}':
         if (depth > 0) --depth;
         break;
+      case '-':
+      case '0': {
+        // Only these start a number whose significand may be zero; a '0'
+        // or '-' inside a number ("10", "1e-5") is not a start.
+        const char before = i == 0 ? ' ' : json[i - 1];
+        const bool inside = (before >= '0' && before <= '9') || before == '.' ||
+                            before == 'e' || before == 'E' || before == '+' ||
+                            before == '-';
+        if (!inside) {
+          if (!JsonNumberOk(json, &i)) return false;
+          --i;  // the loop steps past the number's last character
+        }
+        break;
+      }
       default:
         break;
     }
@@ -205,7 +249,7 @@ struct ValueCodec {
       }
       if (format == ValueFormat::kJson) {
         if constexpr (kJson) {
-          if (!internal::JsonNestingWithin(stored.bytes, kMaxJsonDepth)) {
+          if (!internal::JsonPrescan(stored.bytes, kMaxJsonDepth)) {
             return false;
           }
           internal::ReusableInput input(stored.bytes);
