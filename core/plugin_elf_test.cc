@@ -110,7 +110,7 @@ TEST(PluginElfTest, TruncatedOrCorruptedFilesNeverCrash) {
   const std::string elf = ReadFile(Testdata("cache_alchemy_test.counting.so"));
   const std::string symbol = "cache_alchemy_backend_Counting";
   // Section headers sit at the end of the file: any prefix is refused.
-  for (size_t cut = 0; cut < elf.size(); cut += cut < 4096 ? 61 : 4093) {
+  for (size_t cut = 0; cut < elf.size(); cut += cut < 4096 ? 61 : 16381) {
     EXPECT_FALSE(PluginElf::Open(WriteTemp("cut.so", elf.substr(0, cut))).ok())
         << cut;
   }
@@ -120,9 +120,12 @@ TEST(PluginElfTest, TruncatedOrCorruptedFilesNeverCrash) {
   uint64_t shoff = 0;
   std::memcpy(&shoff, elf.data() + 0x28, sizeof(shoff));  // e_shoff
   ASSERT_LT(shoff, elf.size());
+  // (Every byte of the ELF header, every 7th of the others: about 300
+  // files, quick under ASan too; core/plugin_elf_fuzz does the rest.)
   std::vector<size_t> positions;
-  for (size_t i = 0; i < 64 + 56 * 8; ++i) positions.push_back(i);
-  for (size_t i = shoff; i < elf.size(); ++i) positions.push_back(i);
+  for (size_t i = 0; i < 64; ++i) positions.push_back(i);
+  for (size_t i = 64; i < 64 + 56 * 8; i += 7) positions.push_back(i);
+  for (size_t i = shoff; i < elf.size(); i += 7) positions.push_back(i);
   int answered = 0;
   for (size_t i : positions) {
     std::string bad = elf;
