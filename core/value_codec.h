@@ -69,30 +69,50 @@ inline constexpr int kMaxJsonDepth = 128;
 
 namespace internal {
 
-// A number token outside strings (starting at json[*i], a '0' or '-'):
-// advances *i past it; false for a zero significand written any other way
-// than 0, -0, 0.0 or -0.0. rapidjson 1.1.0 takes such a number ("0e99", or
-// zeros past 22 decimals) down a path that computes clz(0), undefined
-// behaviour; cereal never writes one.
+// A JSON number outside strings, starting at json[*i] (a '0' or '-'),
+// read as rapidjson reads it (-? int frac? exp?, stopping where the grammar
+// does): advances *i past it; false for a zero significand written any
+// other way than 0, -0, 0.0 or -0.0. rapidjson 1.1.0 takes such a number
+// ("0e99", or zeros past 22 decimals) down a path that computes clz(0),
+// undefined behaviour; cereal never writes one.
 inline bool JsonNumberOk(std::string_view json, size_t* i) {
   const size_t start = *i;
+  size_t p = start;
+  auto digit = [&](size_t at) {
+    return at < json.size() && json[at] >= '0' && json[at] <= '9';
+  };
   bool nonzero = false;
-  bool in_exponent = false;
-  size_t end = start;
-  for (; end < json.size(); ++end) {
-    const char c = json[end];
-    if (c >= '1' && c <= '9') {
-      nonzero = nonzero || !in_exponent;
-    } else if (c == 'e' || c == 'E') {
-      in_exponent = true;
-    } else if (c != '0' && c != '.' && c != '-' && c != '+') {
-      break;
+  auto digits = [&] {
+    for (; digit(p); ++p) {
+      if (json[p] != '0') nonzero = true;
+    }
+  };
+  if (p < json.size() && json[p] == '-') ++p;
+  if (p < json.size() && json[p] == '0') {
+    ++p;  // a leading 0 is the whole integer part
+  } else {
+    digits();
+  }
+  if (p < json.size() && json[p] == '.' && digit(p + 1)) {
+    ++p;
+    digits();
+  }
+  bool exponent = false;
+  if (p < json.size() && (json[p] == 'e' || json[p] == 'E')) {
+    size_t q = p + 1;
+    if (q < json.size() && (json[q] == '+' || json[q] == '-')) ++q;
+    if (digit(q)) {
+      exponent = true;
+      p = q;
+      while (digit(p)) ++p;
     }
   }
-  *i = end;
+  *i = p;
   if (nonzero) return true;
-  const std::string_view token = json.substr(start, end - start);
-  return token == "0" || token == "-0" || token == "0.0" || token == "-0.0";
+  const std::string_view token = json.substr(start, p - start);
+  return !exponent &&
+         (token == "0" || token == "-0" || token == "0.0" || token == "-0.0" ||
+          token == "-");  // "-" alone: not a number; the parser refuses it
 }
 
 // The pre-scan of a stored JSON value, before rapidjson's recursive parser
@@ -137,7 +157,7 @@ inline bool JsonPrescan(std::string_view json, int max_depth) {
                             before == '-';
         if (!inside) {
           if (!JsonNumberOk(json, &i)) return false;
-          --i;  // the loop steps past the number's last character
+          if (i > 0) --i;  // the loop steps past the number's last character
         }
         break;
       }
