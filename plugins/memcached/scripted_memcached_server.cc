@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <cstdint>
 #include <cstdlib>
 #include <thread>
 #include <utility>
@@ -49,6 +50,49 @@ bool IsStorageCommand(std::string_view request) {
     if (StartsWith(request, command)) return true;
   }
   return false;
+}
+
+bool IsRetrieval(std::string_view request) {
+  return StartsWith(request, "get ") || StartsWith(request, "gets ");
+}
+
+// `reply` cut after the end of one complete response to `request`, as
+// libmemcached reads it: the first line for commands that answer with one;
+// for get/gets, VALUE blocks (by their byte counts) up to the END line.
+std::string OneResponse(std::string_view request, std::string_view reply) {
+  if (!IsRetrieval(request)) {
+    const size_t eol = reply.find("\r\n");
+    return std::string(
+        eol == std::string_view::npos ? reply : reply.substr(0, eol + 2));
+  }
+  size_t at = 0;
+  while (at < reply.size()) {
+    const size_t eol = reply.find("\r\n", at);
+    if (eol == std::string_view::npos) return std::string(reply);
+    const std::string_view line = reply.substr(at, eol - at);
+    at = eol + 2;
+    if (!StartsWith(line, "VALUE ")) break;  // END, or an error: the end
+    // VALUE <key> <flags> <bytes> [<cas>]
+    size_t field = 0, begin = 0;
+    uint64_t bytes = 0;
+    bool parsed = false;
+    for (size_t k = 0; k <= line.size(); ++k) {
+      if (k == line.size() || line[k] == ' ') {
+        if (field == 3) {
+          parsed = k > begin;
+          for (size_t d = begin; parsed && d < k; ++d) {
+            parsed = line[d] >= '0' && line[d] <= '9' && bytes < (1ull << 40);
+            bytes = bytes * 10 + static_cast<uint64_t>(line[d] - '0');
+          }
+        }
+        ++field;
+        begin = k + 1;
+      }
+    }
+    if (!parsed || bytes + 2 > reply.size() - at) break;
+    at += bytes + 2;
+  }
+  return std::string(reply.substr(0, at));
 }
 
 bool IsStorageStatus(std::string_view reply) {
@@ -173,8 +217,13 @@ void ScriptedMemcachedServer::Answer(int conn) {
       std::lock_guard<std::mutex> lock(mu_);
       withhold = withhold_;
     }
-    if (withhold && IsStorageCommand(request) && !IsStorageStatus(reply)) {
-      reply = "SERVER_ERROR withheld (libmemcached aborts on it)\r\n";
+    if (withhold) {
+      // Bytes after a complete response stay in libmemcached's buffer, and
+      // a later storage command may read them as its own reply.
+      reply = OneResponse(request, reply);
+      if (IsStorageCommand(request) && !IsStorageStatus(reply)) {
+        reply = "SERVER_ERROR withheld (libmemcached aborts on it)\r\n";
+      }
     }
     for (size_t sent = 0; sent < reply.size();) {
       const ssize_t n =

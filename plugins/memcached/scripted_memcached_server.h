@@ -49,12 +49,14 @@ class ScriptedMemcachedServer {
   // The replies to the next requests, in order.
   void Script(std::vector<std::string> replies);
 
-  // When on, a reply to a storage command (set, add, replace, append,
-  // prepend, cas) whose first line is not a storage status (STORED,
-  // NOT_STORED, EXISTS, NOT_FOUND, ERROR, CLIENT_ERROR, SERVER_ERROR) is
-  // replaced by a SERVER_ERROR: libmemcached 1.1 aborts the process on such
-  // replies (memcached_client_test KnownLibmemcachedAbort...), a known bug
-  // the fuzz target steps around to keep exploring. Off by default.
+  // When on, each reply is cut after one complete response to its request
+  // (trailing bytes would stay in libmemcached's buffer for a later
+  // command), and a reply to a storage command (set, add, replace, append,
+  // prepend, cas) that is not a storage status (STORED, NOT_STORED, EXISTS,
+  // NOT_FOUND, ERROR, CLIENT_ERROR, SERVER_ERROR) becomes a SERVER_ERROR:
+  // libmemcached 1.1 aborts the process when a storage command reads
+  // anything else (memcached_client_test KnownLibmemcachedAbort...), a known
+  // bug the fuzz target steps around to keep exploring. Off by default.
   void WithholdRepliesThatAbortLibmemcached(bool on);
 
   // Waits (at most 2 s) until every connection accepted so far is closed.
