@@ -21,9 +21,9 @@
 // Memcached server writes them): a value that does not decode is a miss, and
 // decoding never crashes, hangs or allocates much more than the value's size:
 //   - JSON nested deeper than kMaxJsonDepth is refused by a linear pre-scan
-//     before rapidjson's recursive parser sees it, and so are numbers that
-//     would drive rapidjson 1.1.0 into undefined behaviour (a zero
-//     significand written as cereal never writes it, "0e99");
+//     before rapidjson's recursive parser sees it, and so are numbers cereal
+//     never writes that drive rapidjson 1.1.0 into undefined behaviour (a
+//     zero significand such as "0e99", more than 20 significant digits);
 //   - binary is read with BoundedBinaryInputArchive
 //     (core/bounded_binary_archive.h): no length prefix is trusted beyond the
 //     bytes left, and a bool byte other than 0/1 is refused. A binary type
@@ -69,27 +69,41 @@ inline constexpr int kMaxJsonDepth = 128;
 
 namespace internal {
 
-// A JSON number outside strings, starting at json[*i] (a '0' or '-'),
+// The most significant digits (first to last nonzero digit) a stored JSON
+// number may have. cereal writes at most 20 (UINT64_MAX; a double has 17).
+inline constexpr int kMaxJsonSignificantDigits = 20;
+
+// A JSON number outside strings, starting at json[*i] (a digit or '-'),
 // read as rapidjson reads it (-? int frac? exp?, stopping where the grammar
-// does): advances *i past it; false for a zero significand written any
-// other way than 0, -0, 0.0 or -0.0. rapidjson 1.1.0 takes such a number
-// ("0e99", or zeros past 22 decimals) down a path that computes clz(0),
-// undefined behaviour; cereal never writes one.
+// does): advances *i past it. False for a number cereal never writes that
+// drives rapidjson 1.1.0 (full-precision parsing, as cereal asks) into
+// undefined behaviour and wrong values:
+//   - a zero significand written other than 0, -0, 0.0 or -0.0 ("0e99",
+//     zeros past 22 decimals): DiyFp::Normalize computes clz(0);
+//   - more than kMaxJsonSignificantDigits significant digits: the rounding
+//     of the first 20 overflows (18446744073709551615 followed by a 5 or
+//     more becomes 0), then clz(0) again.
 inline bool JsonNumberOk(std::string_view json, size_t* i) {
   const size_t start = *i;
   size_t p = start;
   auto digit = [&](size_t at) {
     return at < json.size() && json[at] >= '0' && json[at] <= '9';
   };
-  bool nonzero = false;
+  int digits_seen = 0;     // significand digits so far
+  int first_nonzero = -1;  // their indexes among significand digits
+  int last_nonzero = -1;
   auto digits = [&] {
-    for (; digit(p); ++p) {
-      if (json[p] != '0') nonzero = true;
+    for (; digit(p); ++p, ++digits_seen) {
+      if (json[p] != '0') {
+        if (first_nonzero < 0) first_nonzero = digits_seen;
+        last_nonzero = digits_seen;
+      }
     }
   };
   if (p < json.size() && json[p] == '-') ++p;
   if (p < json.size() && json[p] == '0') {
     ++p;  // a leading 0 is the whole integer part
+    ++digits_seen;
   } else {
     digits();
   }
@@ -108,7 +122,9 @@ inline bool JsonNumberOk(std::string_view json, size_t* i) {
     }
   }
   *i = p;
-  if (nonzero) return true;
+  if (first_nonzero >= 0) {
+    return last_nonzero - first_nonzero + 1 <= kMaxJsonSignificantDigits;
+  }
   const std::string_view token = json.substr(start, p - start);
   return !exponent &&
          (token == "0" || token == "-0" || token == "0.0" || token == "-0.0" ||
@@ -148,19 +164,20 @@ inline bool JsonPrescan(std::string_view json, int max_depth) {
         if (depth > 0) --depth;
         break;
       case '-':
-      case '0': {
-        // Only these start a number whose significand may be zero; a '0'
-        // or '-' inside a number ("10", "1e-5") is not a start.
-        const char before = i == 0 ? ' ' : json[i - 1];
-        const bool inside = (before >= '0' && before <= '9') || before == '.' ||
-                            before == 'e' || before == 'E' || before == '+' ||
-                            before == '-';
-        if (!inside) {
-          if (!JsonNumberOk(json, &i)) return false;
-          if (i > 0) --i;  // the loop steps past the number's last character
-        }
+      case '0':
+      case '1':
+      case '2':
+      case '3':
+      case '4':
+      case '5':
+      case '6':
+      case '7':
+      case '8':
+      case '9':
+        // A number starts here (outside strings, only numbers hold digits).
+        if (!JsonNumberOk(json, &i)) return false;
+        if (i > 0) --i;  // the loop steps past the number's last character
         break;
-      }
       default:
         break;
     }

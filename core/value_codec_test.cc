@@ -188,14 +188,24 @@ TEST(ValueCodecTest, ZeroSignificandNumbersCerealNeverWritesAreMisses) {
   // path ("0e99", or more than 22 zeros after the point). cereal writes zero
   // as 0, -0, 0.0 or -0.0 only; anything else is a miss before parsing.
   std::optional<double> number;
-  for (const char* text : {"0e99", "-0E-400", "0.0e1",
-                           "0.00000000000000000000000000", "-0.000e+5"}) {
+  for (const char* text :
+       {"0e99", "-0E-400", "0.0e1", "0.00000000000000000000000000", "-0.000e+5",
+        // Found next: the number ends where its grammar does ("+7" is
+        // no part of it), so the 7 does not make the significand nonzero.
+        "-0.0000000000000000000000000000+0007",
+        // And then: more than 20 significant digits; rounding the first
+        // 20 (UINT64_MAX) overflows to 0 in rapidjson, then clz(0).
+        "0.0184467440737095516155555555555555555555555555555555555555555555",
+        "184467440737095516155", "1.00000000000000000001"}) {
     EXPECT_FALSE(Decode(ValueFormat::kJson,
                         std::string(R"({"value":)") + text + "}", &number))
         << text;
   }
   for (const char* text :
-       {"0", "-0", "0.0", "-0.0", "1e99", "0.5", "10", "-1.5e-7"}) {
+       {"0", "-0", "0.0", "-0.0", "1e99", "0.5", "10", "-1.5e-7",
+        "18446744073709551615", "-9223372036854775808",
+        "100000000000000000000.0", "0.000000000000000000001234",
+        "1.7976931348623157e308"}) {
     EXPECT_TRUE(Decode(ValueFormat::kJson,
                        std::string(R"({"value":)") + text + "}", &number))
         << text;
