@@ -60,17 +60,19 @@ bool IsRetrieval(std::string_view request) {
 // libmemcached reads it: the first line for commands that answer with one;
 // for get/gets, VALUE blocks (by their byte counts) up to the END line.
 std::string OneResponse(std::string_view request, std::string_view reply) {
+  // libmemcached ends a line at '\n' (whatever precedes it).
   if (!IsRetrieval(request)) {
-    const size_t eol = reply.find("\r\n");
+    const size_t eol = reply.find('\n');
     return std::string(
-        eol == std::string_view::npos ? reply : reply.substr(0, eol + 2));
+        eol == std::string_view::npos ? reply : reply.substr(0, eol + 1));
   }
   size_t at = 0;
   while (at < reply.size()) {
-    const size_t eol = reply.find("\r\n", at);
+    const size_t eol = reply.find('\n', at);
     if (eol == std::string_view::npos) return std::string(reply);
-    const std::string_view line = reply.substr(at, eol - at);
-    at = eol + 2;
+    std::string_view line = reply.substr(at, eol - at);
+    if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
+    at = eol + 1;
     if (!StartsWith(line, "VALUE ")) break;  // END, or an error: the end
     // VALUE <key> <flags> <bytes> [<cas>]
     size_t field = 0, begin = 0;
@@ -90,7 +92,7 @@ std::string OneResponse(std::string_view request, std::string_view reply) {
       }
     }
     if (!parsed || bytes + 2 > reply.size() - at) break;
-    at += bytes + 2;
+    at += bytes + 2;  // the data and its "\r\n"
   }
   return std::string(reply.substr(0, at));
 }
