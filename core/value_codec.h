@@ -23,7 +23,8 @@
 //   - JSON nested deeper than kMaxJsonDepth is refused by a linear pre-scan
 //     before rapidjson's recursive parser sees it, and so are numbers cereal
 //     never writes that drive rapidjson 1.1.0 into undefined behaviour (a
-//     zero significand such as "0e99", more than 20 significant digits);
+//     zero significand such as "0e99", more than 20 significant digits, a
+//     magnitude outside a double's range);
 //   - binary is read with BoundedBinaryInputArchive
 //     (core/bounded_binary_archive.h): no length prefix is trusted beyond the
 //     bytes left, and a bool byte other than 0/1 is refused. A binary type
@@ -73,6 +74,12 @@ namespace internal {
 // number may have. cereal writes at most 20 (UINT64_MAX; a double has 17).
 inline constexpr int kMaxJsonSignificantDigits = 20;
 
+// The decimal exponents a stored JSON number's first significant digit may
+// have: a double's range (DBL_MAX is 1.8e308, the smallest subnormal
+// 4.9e-324), with a little room.
+inline constexpr int kMinJsonDecimalExponent = -326;
+inline constexpr int kMaxJsonDecimalExponent = 310;
+
 // A JSON number outside strings, starting at json[*i] (a digit or '-'),
 // read as rapidjson reads it (-? int frac? exp?, stopping where the grammar
 // does): advances *i past it. False for a number cereal never writes that
@@ -82,22 +89,25 @@ inline constexpr int kMaxJsonSignificantDigits = 20;
 //     zeros past 22 decimals): DiyFp::Normalize computes clz(0);
 //   - more than kMaxJsonSignificantDigits significant digits: the rounding
 //     of the first 20 overflows (18446744073709551615 followed by a 5 or
-//     more becomes 0), then clz(0) again.
+//     more becomes 0), then clz(0) again;
+//   - a magnitude outside [1e-326, 1e310] ("0." + 440 zeros + "778"):
+//     GetCachedPower10 indexes its table of powers of ten out of bounds.
 inline bool JsonNumberOk(std::string_view json, size_t* i) {
   const size_t start = *i;
   size_t p = start;
   auto digit = [&](size_t at) {
     return at < json.size() && json[at] >= '0' && json[at] <= '9';
   };
-  int digits_seen = 0;     // significand digits so far
+  int digits_seen = 0;     // significand digits so far (int part, then frac)
   int first_nonzero = -1;  // their indexes among significand digits
   int last_nonzero = -1;
   auto digits = [&] {
-    for (; digit(p); ++p, ++digits_seen) {
+    for (; digit(p); ++p) {
       if (json[p] != '0') {
         if (first_nonzero < 0) first_nonzero = digits_seen;
         last_nonzero = digits_seen;
       }
+      if (digits_seen < (1 << 20)) ++digits_seen;
     }
   };
   if (p < json.size() && json[p] == '-') ++p;
@@ -107,23 +117,36 @@ inline bool JsonNumberOk(std::string_view json, size_t* i) {
   } else {
     digits();
   }
+  const int int_digits = digits_seen;
   if (p < json.size() && json[p] == '.' && digit(p + 1)) {
     ++p;
     digits();
   }
   bool exponent = false;
+  int exponent_value = 0;  // saturated
   if (p < json.size() && (json[p] == 'e' || json[p] == 'E')) {
     size_t q = p + 1;
-    if (q < json.size() && (json[q] == '+' || json[q] == '-')) ++q;
+    bool negative = false;
+    if (q < json.size() && (json[q] == '+' || json[q] == '-')) {
+      negative = json[q++] == '-';
+    }
     if (digit(q)) {
       exponent = true;
-      p = q;
-      while (digit(p)) ++p;
+      for (p = q; digit(p); ++p) {
+        if (exponent_value < 1000000) {
+          exponent_value = exponent_value * 10 + (json[p] - '0');
+        }
+      }
+      if (negative) exponent_value = -exponent_value;
     }
   }
   *i = p;
   if (first_nonzero >= 0) {
-    return last_nonzero - first_nonzero + 1 <= kMaxJsonSignificantDigits;
+    // The decimal exponent of the first significant digit.
+    const int magnitude = exponent_value + int_digits - 1 - first_nonzero;
+    return last_nonzero - first_nonzero + 1 <= kMaxJsonSignificantDigits &&
+           magnitude >= kMinJsonDecimalExponent &&
+           magnitude <= kMaxJsonDecimalExponent;
   }
   const std::string_view token = json.substr(start, p - start);
   return !exponent &&

@@ -196,16 +196,23 @@ TEST(ValueCodecTest, ZeroSignificandNumbersCerealNeverWritesAreMisses) {
         // And then: more than 20 significant digits; rounding the first
         // 20 (UINT64_MAX) overflows to 0 in rapidjson, then clz(0).
         "0.0184467440737095516155555555555555555555555555555555555555555555",
-        "184467440737095516155", "1.00000000000000000001"}) {
+        "184467440737095516155", "1.00000000000000000001",
+        // And then: a magnitude far below a double's (rapidjson reads its
+        // table of powers of ten out of bounds): "0." + 440 zeros + "778".
+        "1e400", "1e-400", "12345e99999999999999999999"}) {
     EXPECT_FALSE(Decode(ValueFormat::kJson,
                         std::string(R"({"value":)") + text + "}", &number))
         << text;
   }
+  EXPECT_FALSE(Decode(ValueFormat::kJson,
+                      R"({"value":0.)" + std::string(440, '0') + "778}",
+                      &number));
   for (const char* text :
        {"0", "-0", "0.0", "-0.0", "1e99", "0.5", "10", "-1.5e-7",
         "18446744073709551615", "-9223372036854775808",
         "100000000000000000000.0", "0.000000000000000000001234",
-        "1.7976931348623157e308"}) {
+        "1.7976931348623157e308", "5e-324", "4.9406564584124654e-324",
+        "2.2250738585072014e-308", "0.000001234", "1e21"}) {
     EXPECT_TRUE(Decode(ValueFormat::kJson,
                        std::string(R"({"value":)") + text + "}", &number))
         << text;
