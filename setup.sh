@@ -9,6 +9,8 @@ PACKAGES=(
   g++ pkg-config clang-format
   # The CMake build and its checks in .ci/downstream.sh (CMake 3.23 or later).
   cmake
+  # Fuzzing (tools/fuzz.sh): clang's libFuzzer and sanitizer runtimes.
+  clang-14 libclang-rt-14-dev
   # Libraries, all from Debian's -dev packages (nothing is downloaded at build time).
   libabsl-dev
   libboost-dev libboost-filesystem-dev

@@ -20,6 +20,14 @@ ca_sources(//:cache_alchemy
     cache_alchemy/cache_alchemy.h
 )
 
+ca_sources(//config:redact
+  TARGETS cache_alchemy
+  SRCS
+    config/redact.cc
+  HDRS
+    config/redact.h
+)
+
 ca_sources(//core:core
   TARGETS cache_alchemy
   SRCS
@@ -30,9 +38,12 @@ ca_sources(//core:core
     core/internal/function_cache.cc
     core/internal/refresh_size.h
     core/internal/task_pool.cc
+    core/plugin_elf.cc
+    core/plugin_location.cc
     core/refresh_pool.cc
     core/registry.cc
   HDRS
+    core/bounded_binary_archive.h
     core/cache_policies.h
     core/cached_function.h
     core/defaults.h
@@ -48,6 +59,8 @@ ca_sources(//core:core
     core/key_encoder.h
     core/namespaces.h
     core/options.h
+    core/plugin_elf.h
+    core/plugin_location.h
     core/refresh_pool.h
     core/registry.h
     core/value_codec.h

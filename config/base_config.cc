@@ -11,6 +11,7 @@
 #include "absl/container/flat_hash_set.h"
 #include "absl/strings/str_cat.h"
 #include "config/internal/typecast.h"
+#include "config/redact.h"
 #include "nlohmann/json.hpp"
 
 namespace cache_alchemy {
@@ -20,10 +21,63 @@ namespace {
 // Debian's Abseil keeps its own string_view type.
 absl::string_view Av(std::string_view s) { return {s.data(), s.size()}; }
 
-// How a value appears in ConfigError::value(): text as given, else as JSON.
-std::string InputText(const ConfigValue& input) {
-  if (const auto* text = std::get_if<std::string>(&input)) return *text;
-  return FormatValue(input);
+using internal::Shorten;
+using internal::ShownInput;
+using internal::ShownJson;
+using json = nlohmann::json;
+
+// The offending token of a number the parser could not hold ("1e999"), from
+// nlohmann's message "... number overflow parsing '1e999'".
+std::string OverflowToken(const std::string& message) {
+  const size_t open = message.find('\'');
+  const size_t close = message.rfind('\'');
+  if (open == std::string::npos || close <= open) return "";
+  return message.substr(open + 1, close - open - 1);
+}
+
+// Parses a config file's text. Throws ConfigError for invalid JSON (with the
+// byte position), a number out of range (with its key) and nesting deeper
+// than kMaxConfigFileDepth (with its key), before anything recurses over it.
+json ParseFile(const std::string& text, const std::string& path,
+               const std::string& source) {
+  std::string key;  // the top-level key whose value is being parsed
+  const json::parser_callback_t track = [&](int depth,
+                                            json::parse_event_t event,
+                                            json& parsed) {
+    if (event == json::parse_event_t::key && depth == 1) {
+      key = parsed.get<std::string>();
+    } else if ((event == json::parse_event_t::object_start ||
+                event == json::parse_event_t::array_start) &&
+               depth >= kMaxConfigFileDepth) {
+      throw ConfigError(
+          key, source, "",
+          absl::StrCat(key.empty() ? "config file " + path
+                                   : absl::StrCat("config key ", Shorten(key),
+                                                  " from ", source),
+                       ": cannot use its value: nested deeper than ",
+                       kMaxConfigFileDepth, " levels"));
+    }
+    return true;
+  };
+  try {
+    return json::parse(text, track, /*allow_exceptions=*/true,
+                       /*ignore_comments=*/true);
+  } catch (const json::parse_error& e) {
+    throw ConfigError(
+        key, source, "",
+        absl::StrCat("config file ", path, " is not valid JSON at byte ",
+                     e.byte, ": ", Shorten(RedactSecrets(e.what()))));
+  } catch (const json::out_of_range& e) {
+    const std::string token = Shorten(OverflowToken(e.what()));
+    throw ConfigError(
+        key, source, token,
+        absl::StrCat("config key ", Shorten(key), " from ", source,
+                     ": cannot use ", token, ": the number is out of range"));
+  } catch (const json::exception& e) {
+    throw ConfigError(key, source, "",
+                      absl::StrCat("config file ", path, " cannot be parsed: ",
+                                   Shorten(RedactSecrets(e.what()))));
+  }
 }
 
 std::string_view CppTypeName(ValueType type) {
@@ -88,12 +142,12 @@ BaseConfig::~BaseConfig() = default;
 void BaseConfig::ThrowWrongType(std::string_view key, const ConfigValue& wanted,
                                 const ConfigValue& actual) {
   const ValueType type = TypeOf(actual);
+  const std::string shown = Shorten(FormatValue(actual));
   throw ConfigError(
-      std::string(key), "get", FormatValue(actual),
+      std::string(key), "get", shown,
       absl::StrCat("config key ", Av(key), " holds a ", Av(TypeName(type)),
-                   " (", FormatValue(actual), "); read it with get<",
-                   Av(CppTypeName(type)), ">, not get<",
-                   Av(CppTypeName(TypeOf(wanted))), ">"));
+                   " (", shown, "); read it with get<", Av(CppTypeName(type)),
+                   ">, not get<", Av(CppTypeName(TypeOf(wanted))), ">"));
 }
 
 size_t BaseConfig::IndexOf(std::string_view key,
@@ -103,8 +157,8 @@ size_t BaseConfig::IndexOf(std::string_view key,
   }
   throw ConfigError(
       std::string(key), std::string(source), "",
-      absl::StrCat("unknown config key ", Av(key), " (from ", Av(source), ")",
-                   internal::UnknownKeyHint(key, keys())));
+      absl::StrCat("unknown config key ", Shorten(std::string(key)), " (from ",
+                   Av(source), ")", internal::UnknownKeyHint(key, keys())));
 }
 
 ConfigValue BaseConfig::Cast(size_t index, const ConfigValue& input,
@@ -130,10 +184,10 @@ ConfigValue BaseConfig::Cast(size_t index, const ConfigValue& input,
     }
   }
   if (reason.empty()) return *std::move(cast);
-  throw ConfigError(
-      spec.name, std::string(source), InputText(input),
-      absl::StrCat("config key ", spec.name, " from ", Av(source),
-                   ": cannot use ", FormatValue(input), ": ", reason));
+  throw ConfigError(spec.name, std::string(source), ShownInput(input),
+                    absl::StrCat("config key ", spec.name, " from ", Av(source),
+                                 ": cannot use ", Shorten(FormatValue(input)),
+                                 ": ", Shorten(RedactSecrets(reason))));
 }
 
 void BaseConfig::LoadFile(const std::string& path) {
@@ -151,18 +205,7 @@ void BaseConfig::LoadFile(const std::string& path) {
     throw ConfigError("", source, "",
                       absl::StrCat("config file ", path, " cannot be read"));
   }
-  const std::string text = buffer.str();
-  nlohmann::json document;
-  try {
-    document = nlohmann::json::parse(text, /*cb=*/nullptr,
-                                     /*allow_exceptions=*/true,
-                                     /*ignore_comments=*/true);
-  } catch (const nlohmann::json::parse_error& e) {
-    throw ConfigError(
-        "", source, "",
-        absl::StrCat("config file ", path, " is not valid JSON at byte ",
-                     e.byte, ": ", e.what()));
-  }
+  const json document = ParseFile(buffer.str(), path, source);
   if (!document.is_object()) {
     throw ConfigError("", source, "",
                       absl::StrCat("config file ", path,
@@ -174,8 +217,8 @@ void BaseConfig::LoadFile(const std::string& path) {
   for (const auto& [key, item] : document.items()) {
     if (!has_key(key)) {
       throw ConfigError(
-          key, source, item.dump(),
-          absl::StrCat("config file ", path, ": unknown key ", key,
+          key, source, ShownJson(item),
+          absl::StrCat("config file ", path, ": unknown key ", Shorten(key),
                        internal::UnknownKeyHint(key, keys())));
     }
     const size_t index = IndexOf(key, source);
@@ -185,10 +228,11 @@ void BaseConfig::LoadFile(const std::string& path) {
             ? ConfigValue(item.get<std::string>())  // read by Cast below
             : internal::CastJson(item, TypeOf(spec.default_value));
     if (!cast.ok()) {
+      const std::string shown = ShownJson(item);
       throw ConfigError(
-          key, source, item.dump(),
+          key, source, shown,
           absl::StrCat("config key ", key, " from ", source, ": cannot use ",
-                       item.dump(), ": ", cast.status().message()));
+                       shown, ": ", cast.status().message()));
     }
     values.emplace_back(index, Cast(index, *cast, source));
   }
@@ -220,7 +264,7 @@ ConfigValue BaseConfig::value(std::string_view key) const {
 std::string BaseConfig::source(std::string_view key) const {
   const size_t index = IndexOf(key, "get");
   absl::ReaderMutexLock lock(&mu_);
-  return layers_[index].rbegin()->second.source;
+  return RedactSecrets(layers_[index].rbegin()->second.source);
 }
 
 void BaseConfig::set(std::string_view key, const ConfigInput& value) {
@@ -239,8 +283,11 @@ bool BaseConfig::unset(std::string_view key) {
   const size_t index = IndexOf(key, "unset");
   absl::MutexLock lock(&mu_);
   Layers& layers = layers_[index];
-  if (layers.size() <= 1) return false;
-  layers.erase(std::prev(layers.end()));
+  // Only a value above the default may go: never the default, nor a value
+  // set below it (which the default hides anyway).
+  auto top = std::prev(layers.end());
+  if (top->first <= kDefaultPriority) return false;
+  layers.erase(top);
   return true;
 }
 
@@ -273,7 +320,8 @@ std::string BaseConfig::dump() const {
     const std::string& name = schema_.keys[i].name;
     const Layer& top = layers_[i].rbegin()->second;
     absl::StrAppend(&out, name, std::string(width - name.size(), ' '), " = ",
-                    FormatValue(top.value), "  [", top.source, "]\n");
+                    FormatValue(top.value), "  [", RedactSecrets(top.source),
+                    "]\n");
   }
   return out;
 }

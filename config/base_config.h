@@ -63,6 +63,12 @@ inline constexpr int kFilePriority = 20;
 inline constexpr int kEnvPriority = 30;
 inline constexpr int kSetPriority = 99;
 
+// The deepest nesting of arrays/objects a JSON config file may have (the
+// top-level object counts as one level). Deeper files are refused with a
+// ConfigError before anything recurses over them. A key's value needs at
+// most two.
+inline constexpr int kMaxConfigFileDepth = 16;
+
 // One key of a config.
 struct KeySpec {
   // Upper-case name; also the name of the environment variable read for it.
@@ -117,8 +123,10 @@ class BaseConfig {
   // function, the JSON file and the environment.
   // Throws ConfigError for an unknown key, a value that does not cast (naming
   // the key, the source and the value), or a config file that is missing,
-  // unreadable, not valid JSON (with the parser's byte position), not an
-  // object, or names an unknown key (with a hint listing close known keys).
+  // unreadable, not valid JSON (with the parser's byte position; a number
+  // out of the double range names its key), nested deeper than
+  // kMaxConfigFileDepth, not an object, or names an unknown key (with a hint
+  // listing close known keys). Nothing else escapes from a source.
   // Throws std::invalid_argument for a schema with duplicate or empty names.
   BaseConfig(const Schema& schema, Overrides defaults = {},
              ConfigOptions options = {});
@@ -148,8 +156,8 @@ class BaseConfig {
   ConfigValue value(std::string_view key) const;
 
   // The source label of `key`'s effective value: "default", "constructor",
-  // "function", "file <path>", "env" or "set". Throws ConfigError for an
-  // unknown key.
+  // "function", "file <path>", "env" or "set" (passwords in a label shown as
+  // ***). Throws ConfigError for an unknown key.
   std::string source(std::string_view key) const;
 
   // Assigns `value` to `key` at priority 99, cast to the key's type.
@@ -165,8 +173,9 @@ class BaseConfig {
 
   // Removes the top value of `key` (the highest-priority one above the
   // default), so the next source's value takes effect. Returns false, and
-  // changes nothing, when only the default is left. Throws ConfigError for an
-  // unknown key.
+  // changes nothing, when no value sits above the default (values set below
+  // priority 0 with set_at stay, and so does the default). Throws
+  // ConfigError for an unknown key.
   bool unset(std::string_view key);
 
   // Whether `key` is a key of this config.
@@ -178,7 +187,8 @@ class BaseConfig {
   // The type of `key`. Throws ConfigError for an unknown key.
   ValueType type_of(std::string_view key) const;
 
-  // One line per key, in schema order: `KEY = value  [source]`.
+  // One line per key, in schema order: `KEY = value  [source]`. Passwords
+  // (URL credentials, password= options; config/redact.h) are shown as ***.
   std::string dump() const;
 
   // The schema this config was built from.

@@ -185,6 +185,19 @@ TEST_F(BaseConfigTest, SetReplacesSetAndUnsetRemovesIt) {
   EXPECT_EQ(config.get<int64_t>(kInt), 30);
 }
 
+TEST_F(BaseConfigTest, UnsetNeverRemovesTheDefault) {
+  TestConfig config;
+  config.set_at(kInt, 1, kDefaultPriority - 5, "below");
+  EXPECT_EQ(config.get<int64_t>(kInt), 5);
+  EXPECT_FALSE(config.unset(kInt)) << "nothing sits above the default";
+  EXPECT_EQ(config.get<int64_t>(kInt), 5);
+  EXPECT_EQ(config.source(kInt), "default");
+  config.set(kInt, 9);
+  EXPECT_TRUE(config.unset(kInt));
+  EXPECT_EQ(config.get<int64_t>(kInt), 5);
+  EXPECT_FALSE(config.unset(kInt));
+}
+
 TEST_F(BaseConfigTest, CastsTextFromTheEnvironment) {
   ScopedEnv i(kInt, "  -42 ");
   ScopedEnv b(kBool, "Yes");

@@ -1,6 +1,7 @@
 #include "config/config_value.h"
 
 #include "config/internal/typecast.h"
+#include "config/redact.h"
 
 namespace cache_alchemy {
 namespace config {
@@ -26,7 +27,13 @@ std::string_view TypeName(ValueType type) {
 }
 
 std::string FormatValue(const ConfigValue& value) {
-  return internal::ToJson(value).dump(-1, ' ', false,
+  ConfigValue shown = value;
+  if (auto* text = std::get_if<std::string>(&shown)) {
+    *text = RedactSecrets(*text);
+  } else if (auto* list = std::get_if<std::vector<std::string>>(&shown)) {
+    for (std::string& item : *list) item = RedactSecrets(item);
+  }
+  return internal::ToJson(shown).dump(-1, ' ', false,
                                       nlohmann::json::error_handler_t::replace);
 }
 

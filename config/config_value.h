@@ -30,6 +30,8 @@
 #include <variant>
 #include <vector>
 
+#include "config/redact.h"
+
 namespace cache_alchemy {
 namespace config {
 
@@ -53,7 +55,9 @@ ValueType TypeOf(const ConfigValue& value);
 std::string_view TypeName(ValueType type);
 
 // `value` as text for logs and messages: strings quoted ("abc"), lists in
-// brackets (["a", "b"]), numbers and booleans as written in JSON.
+// brackets (["a", "b"]), numbers and booleans as written in JSON. Passwords
+// in strings are shown as *** (config/redact.h): never print a value any
+// other way.
 std::string FormatValue(const ConfigValue& value);
 
 // A value given to a config (constructor brace list, configuration function,
@@ -129,24 +133,28 @@ class Overrides {
 
 // Thrown for a value that cannot be cast to its key's type or is out of the
 // key's range (from any source), an unknown key, a read with the wrong type,
-// and a config file that is missing, unreadable or not valid JSON. `what()`
-// names the key, the source and the offending value; the accessors give them
-// one by one (empty when not applicable, e.g. no key for an unreadable file).
+// and a config file that is missing, unreadable, not valid JSON (numbers out
+// of range included) or nested too deep. `what()` names the key, the source
+// and the offending value; the accessors give them one by one (empty when not
+// applicable, e.g. no key for an unreadable file). A password in the value,
+// the source or the message is shown as *** (config/redact.h), and a long
+// value is cut short.
 class ConfigError : public std::runtime_error {
  public:
   ConfigError(std::string key, std::string source, std::string value,
               const std::string& message)
-      : std::runtime_error(message),
+      : std::runtime_error(RedactSecrets(message)),
         key_(std::move(key)),
-        source_(std::move(source)),
-        value_(std::move(value)) {}
+        source_(RedactSecrets(source)),
+        value_(RedactSecrets(value)) {}
 
   // The key concerned, e.g. "CACHE_ALCHEMY_DEFAULT_LIMIT".
   const std::string& key() const { return key_; }
   // Where the value came from: "default", "constructor", "function",
   // "file <path>", "env", "set" or "get".
   const std::string& source() const { return source_; }
-  // The offending value as text.
+  // The offending value as text (passwords hidden, at most a few hundred
+  // bytes).
   const std::string& value() const { return value_; }
 
  private:

@@ -25,9 +25,12 @@ class UnsupportedError : public std::logic_error {
 };
 
 // A dotted backend name that could not be resolved: no library for its
-// module on the search path, no such class in the library, a library that is
+// module on the search path, a file refused by the trust rules (a
+// world-writable file or directory; docs/plugins.md section 7), a file the
+// dynamic loader refused, no such class in the library, a library that is
 // not a cache_alchemy plugin, an ABI mismatch, or a factory that failed. The
-// message names the dotted name, every path searched and the loader's error.
+// message names the dotted name, every path searched, every plugin-path entry
+// ignored and the loader's own error.
 class BackendNotFoundError : public std::runtime_error {
  public:
   using std::runtime_error::runtime_error;

@@ -5,6 +5,7 @@
 #include "core/registry.h"
 
 #include <dlfcn.h>
+#include <sys/stat.h>
 
 #include <cstdlib>
 #include <fstream>
@@ -14,6 +15,7 @@
 
 #include "cache_alchemy/cache_alchemy.h"
 #include "core/errors.h"
+#include "core/log.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "testing/runfiles.h"
@@ -23,6 +25,7 @@ namespace {
 
 using ::testing::AllOf;
 using ::testing::HasSubstr;
+using ::testing::Not;
 
 // core/testdata in this test's runfiles.
 std::string TestdataDir() { return testing::Runfile("core/testdata"); }
@@ -143,15 +146,92 @@ TEST(RegistryTest, NullFactoryIsReported) {
       HasSubstr("the factory of 'Null' returned null"));
 }
 
-TEST(RegistryTest, FileThatIsNotASharedLibraryGivesTheLoadersMessage) {
+TEST(RegistryTest, FileThatIsNotASharedLibraryIsRefusedUnloaded) {
   const std::string dir = testing::TestEnv("TEST_TMPDIR");
   ASSERT_FALSE(dir.empty());
   const std::string path = dir + "/cache_alchemy_test.garbage.so";
   std::ofstream(path) << "this is not an ELF file\n";
   const std::string message =
       LoadError("cache_alchemy_test.garbage.Cache", {dir});
-  EXPECT_THAT(message, AllOf(HasSubstr(path + ": the loader failed: "),
+  EXPECT_THAT(message, AllOf(HasSubstr(path + ": not an ELF file"),
                              HasSubstr("Searched: " + path)));
+}
+
+TEST(RegistryTest, UndefinedSymbolGivesTheLoadersMessage) {
+  const std::string message = LoadError(
+      "cache_alchemy_test.undefined_symbol.Undefined", {TestdataDir()});
+  // dlerror()'s own text, not Boost.DLL's "Bad file descriptor".
+  EXPECT_THAT(message,
+              AllOf(HasSubstr("cache_alchemy_test.undefined_symbol.so"),
+                    HasSubstr("the dynamic loader refused it"),
+                    HasSubstr("undefined symbol: "
+                              "cache_alchemy_test_defined_nowhere")));
+  EXPECT_THAT(message, Not(HasSubstr("Bad file descriptor")));
+}
+
+TEST(RegistryTest, MissingDependentLibraryGivesTheLoadersMessage) {
+  const std::string message =
+      LoadError("cache_alchemy_test.missing_dependency.Needy", {TestdataDir()});
+  EXPECT_THAT(message,
+              AllOf(HasSubstr("cache_alchemy_test.missing_dependency.so"),
+                    HasSubstr("libcache_alchemy_test_gone.so: cannot open "
+                              "shared object file")));
+  EXPECT_THAT(message, Not(HasSubstr("Bad file descriptor")));
+}
+
+// Collects the log records sent while it lives.
+class CapturedLog {
+ public:
+  CapturedLog() {
+    SetLogSink([this](const LogRecord& r) {
+      lines_.push_back(std::string(LogLevelName(r.level)) + " " +
+                       std::string(r.message));
+    });
+  }
+  ~CapturedLog() { SetLogSink(nullptr); }
+  std::string All() const {
+    std::string all;
+    for (const std::string& line : lines_) all += line + "\n";
+    return all;
+  }
+
+ private:
+  std::vector<std::string> lines_;
+};
+
+// A fresh directory `name` in TEST_TMPDIR with permissions `mode`.
+std::string MakeDir(const std::string& name, mode_t mode = 0755) {
+  const std::string dir = testing::TestEnv("TEST_TMPDIR") + "/" + name;
+  mkdir(dir.c_str(), 0700);
+  chmod(dir.c_str(), mode);
+  return dir;
+}
+
+// Copies testdata plugin `plugin` (e.g. "cache_alchemy_test.counting.so") to
+// `to` with permissions `mode`.
+void CopyPlugin(const std::string& plugin, const std::string& to,
+                mode_t mode = 0755) {
+  std::ifstream in(TestdataDir() + "/" + plugin, std::ios::binary);
+  std::ofstream(to, std::ios::binary) << in.rdbuf();
+  chmod(to.c_str(), mode);
+}
+
+TEST(RegistryTest, BrokenPluginSkippedForALaterOneIsLogged) {
+  const std::string bad = MakeDir("shadow_bad");
+  const std::string good = MakeDir("shadow_good");
+  std::ofstream(bad + "/cache_alchemy_test.shadowed.so") << "garbage\n";
+  CopyPlugin("cache_alchemy_test.counting.so",
+             good + "/cache_alchemy_test.shadowed.so");
+  CapturedLog log;
+  std::shared_ptr<Backend> backend = BackendRegistry::Global().Get(
+      "cache_alchemy_test.shadowed.Counting", {bad, good});
+  ASSERT_NE(backend, nullptr);
+  EXPECT_THAT(log.All(),
+              AllOf(HasSubstr("WARNING"),
+                    HasSubstr("'cache_alchemy_test.shadowed.Counting'"),
+                    HasSubstr("loaded from " + good),
+                    HasSubstr(bad + "/cache_alchemy_test.shadowed.so: not an "
+                                    "ELF file")));
 }
 
 TEST(RegistryTest, WrappingWithAnUnknownBackendThrows) {
@@ -196,21 +276,31 @@ bool IsLoaded(const std::string& path) {
   return true;
 }
 
+// The registry's references, the backend's and its namespaces' are all
+// needed, and together enough, to keep the plugin's code mapped. (The
+// Counting plugin has no STB_GNU_UNIQUE symbol, so glibc can unload it.)
 TEST(RegistryTest, ObjectsKeepTheirLibraryLoaded) {
-  std::shared_ptr<Backend> backend = BackendRegistry::Global().Get(
-      "cache_alchemy.backends.memory.MemoryCache", {});
+  auto registry = std::make_unique<BackendRegistry>();
+  std::shared_ptr<Backend> backend =
+      registry->Get("cache_alchemy_test.counting.Counting", {TestdataDir()});
   const std::string library = LibraryOf(backend.get());
-  EXPECT_THAT(library, HasSubstr("cache_alchemy.backends.memory.so"));
+  ASSERT_THAT(library, HasSubstr("cache_alchemy_test.counting.so"));
+  ASSERT_TRUE(IsLoaded(library));
 
   CoarseMonotonicClock clock;
   HostContext host;
   host.clock = &clock;
-  std::unique_ptr<CacheNamespace> ns(backend->Open(
-      NamespaceSpec{"", "registry_test.keep_loaded", 10, -1, false}, host));
+  // As core/cache.cc holds it: the namespace's deleter holds the backend.
+  std::shared_ptr<CacheNamespace> ns(
+      backend->Open(
+          NamespaceSpec{"", "registry_test.keep_loaded", 10, -1, false}, host),
+      [backend](CacheNamespace* n) { delete n; });
   EXPECT_EQ(LibraryOf(ns.get()), library);
+  registry.reset();
+  EXPECT_TRUE(IsLoaded(library)) << "the backend holds its library";
   backend.reset();  // the namespace is now the only object we hold
+  EXPECT_TRUE(IsLoaded(library)) << "the namespace holds the backend";
 
-  ASSERT_TRUE(IsLoaded(library));
   StoredValue value;
   value.object = std::make_shared<const int>(42);
   ns->Store("k", std::move(value), nullptr);
@@ -222,9 +312,17 @@ TEST(RegistryTest, ObjectsKeepTheirLibraryLoaded) {
       },
       &seen, nullptr));
   EXPECT_EQ(seen, 42);
-  ns.reset();  // runs the plugin's destructor: its code must still be there
-  EXPECT_TRUE(IsLoaded(library));
+  ns.reset();  // runs the plugin's destructors: their code is still there
+  EXPECT_FALSE(IsLoaded(library))
+      << "the last object made by the plugin is gone: it is unloaded";
+}
 
+TEST(RegistryTest, WrappedFunctionsKeepTheirBackend) {
+  std::shared_ptr<Backend> backend = BackendRegistry::Global().Get(
+      "cache_alchemy.backends.memory.MemoryCache", {});
+  const std::string library = LibraryOf(backend.get());
+  EXPECT_THAT(library, HasSubstr("cache_alchemy.backends.memory.so"));
+  backend.reset();
   // A wrapped function holds the backend (and the library) through its
   // namespace; destroying it in any order is safe.
   auto f = cache({.backend = "cache_alchemy.backends.memory.MemoryCache",

@@ -12,6 +12,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
+#include "config/redact.h"
 
 namespace cache_alchemy {
 namespace config {
@@ -184,11 +185,60 @@ std::vector<std::string> CloseMatches(std::string_view name,
 
 std::string UnknownKeyHint(std::string_view name,
                            const std::vector<std::string>& known) {
-  const std::vector<std::string> close = CloseMatches(name, known);
+  std::vector<std::string> close;
+  if (name.size() <= kMaxShownBytes) close = CloseMatches(name, known);
   if (!close.empty()) {
     return absl::StrCat("; did you mean ", absl::StrJoin(close, " or "), "?");
   }
   return absl::StrCat("; known keys: ", absl::StrJoin(known, ", "));
+}
+
+std::string Shorten(std::string text) {
+  if (text.size() <= kMaxShownBytes) return text;
+  size_t cut = kMaxShownBytes;
+  while (cut > 0 && (static_cast<unsigned char>(text[cut]) & 0xC0) == 0x80) {
+    --cut;  // not inside a UTF-8 sequence
+  }
+  return absl::StrCat(absl::string_view(text.data(), cut), "... (", text.size(),
+                      " bytes)");
+}
+
+std::string ShownInput(const ConfigValue& input) {
+  if (const auto* text = std::get_if<std::string>(&input)) {
+    return Shorten(RedactSecrets(*text));
+  }
+  return Shorten(FormatValue(input));
+}
+
+namespace {
+
+nlohmann::json Redacted(const nlohmann::json& value) {
+  using json = nlohmann::json;
+  switch (value.type()) {
+    case json::value_t::string:
+      return RedactSecrets(value.get_ref<const std::string&>());
+    case json::value_t::array: {
+      json out = json::array();
+      for (const json& item : value) out.push_back(Redacted(item));
+      return out;
+    }
+    case json::value_t::object: {
+      json out = json::object();
+      for (const auto& [key, item] : value.items()) {
+        out[RedactSecrets(key)] = Redacted(item);
+      }
+      return out;
+    }
+    default:
+      return value;
+  }
+}
+
+}  // namespace
+
+std::string ShownJson(const nlohmann::json& value) {
+  return Shorten(Redacted(value).dump(
+      -1, ' ', false, nlohmann::json::error_handler_t::replace));
 }
 
 }  // namespace internal

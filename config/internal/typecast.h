@@ -1,5 +1,6 @@
 // INTERNAL: casts of config inputs (text, typed values, JSON values) to a
-// key's type, and the "did you mean" hint for unknown keys.
+// key's type, the "did you mean" hint for unknown keys, and how values are
+// shown in messages (passwords hidden, long values cut short).
 
 #ifndef CACHE_ALCHEMY_CONFIG_INTERNAL_TYPECAST_H_
 #define CACHE_ALCHEMY_CONFIG_INTERNAL_TYPECAST_H_
@@ -38,8 +39,24 @@ std::vector<std::string> CloseMatches(std::string_view name,
                                       size_t max_results = 3);
 
 // "; did you mean A or B?" for close matches, else "; known keys: ...".
+// Names longer than 256 bytes get the list of known keys (no edit distance).
 std::string UnknownKeyHint(std::string_view name,
                            const std::vector<std::string>& known);
+
+// The most bytes of a value a message shows.
+inline constexpr size_t kMaxShownBytes = 256;
+
+// `text` cut to kMaxShownBytes (at a UTF-8 boundary) plus "... (N bytes)".
+// Redact before shortening: a cut could split a URL from its '@'.
+std::string Shorten(std::string text);
+
+// `input` for ConfigError::value(): text as given, else as JSON; passwords
+// hidden, cut short.
+std::string ShownInput(const ConfigValue& input);
+
+// `value` as JSON for messages: passwords hidden, cut short. `value` must
+// nest no deeper than the file parser allows (kMaxConfigFileDepth).
+std::string ShownJson(const nlohmann::json& value);
 
 }  // namespace internal
 }  // namespace config

@@ -14,11 +14,13 @@
 #include <mutex>
 #include <stdexcept>
 #include <utility>
+#include <vector>
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "absl/strings/string_view.h"
+#include "config/redact.h"
 #include "core/redis/cluster_client.h"
 #include "core/redis/cluster_url.h"
 #include "core/redis/sentinel_client.h"
@@ -36,25 +38,57 @@ int64_t SteadyNowMs() {
       .count();
 }
 
-[[noreturn]] void BadUrl(const std::string& url, absl::string_view what) {
-  throw std::invalid_argument(
-      absl::StrCat("malformed Redis URL '", url, "': ", what,
-                   " (expected redis://[[user]:password@]host[:port][/db] or "
-                   "unix:///path/to.sock?db=N)"));
+// The URL being parsed, as error messages may show it: whole only with its
+// secrets hidden (config/redact.h), and a piece of it (a view into it) only
+// if that piece lies outside every secret. A malformed URL is cut in odd
+// places (a password with an unescaped '/' or '?' ends up in the "port"), so
+// the pieces are checked against the redaction rules, not against what the
+// parser took for the password.
+class UrlText {
+ public:
+  explicit UrlText(const std::string& url)
+      : url_(url), secrets_(config::SecretSpans(url)) {}
+
+  const std::string& url() const { return url_; }
+
+  // `part`, or "***" if it overlaps a secret of the URL. `part` must be a
+  // view into url().
+  std::string Show(absl::string_view part) const {
+    const size_t begin = static_cast<size_t>(part.data() - url_.data());
+    const size_t end = begin + part.size();
+    for (const auto& [first, last] : secrets_) {
+      if (begin < last && first < end) return "***";
+    }
+    return std::string(part);
+  }
+
+ private:
+  const std::string& url_;
+  const std::vector<std::pair<size_t, size_t>> secrets_;
+};
+
+// Throws std::invalid_argument for `url`, saying `what` is wrong. The URL is
+// shown with its secrets hidden; `what` must show pieces of it only through
+// UrlText::Show.
+[[noreturn]] void BadUrl(const UrlText& url, absl::string_view what) {
+  throw std::invalid_argument(absl::StrCat(
+      "malformed Redis URL '", config::RedactSecrets(url.url()), "': ", what,
+      " (expected redis://[[user]:password@]host[:port][/db] or "
+      "unix:///path/to.sock?db=N)"));
 }
 
-int ParseInt(const std::string& url, absl::string_view what,
-             absl::string_view text, int min, int max) {
+int ParseInt(const UrlText& url, absl::string_view what, absl::string_view text,
+             int min, int max) {
   int value = 0;
   if (!absl::SimpleAtoi(text, &value) || value < min || value > max) {
-    BadUrl(url, absl::StrCat(what, " '", text, "' is not a number in [", min,
-                             ", ", max, "]"));
+    BadUrl(url, absl::StrCat(what, " '", url.Show(text),
+                             "' is not a number in [", min, ", ", max, "]"));
   }
   return value;
 }
 
 // Decodes %XX escapes (passwords may contain '@', ':' or '/').
-std::string PercentDecode(const std::string& url, absl::string_view in) {
+std::string PercentDecode(const UrlText& url, absl::string_view in) {
   std::string out;
   for (size_t i = 0; i < in.size(); ++i) {
     if (in[i] != '%') {
@@ -77,7 +111,7 @@ std::string PercentDecode(const std::string& url, absl::string_view in) {
   return out;
 }
 
-void ParseQuery(const std::string& url, absl::string_view query,
+void ParseQuery(const UrlText& url, absl::string_view query,
                 RedisEndpoint* ep) {
   if (query.empty()) return;
   for (absl::string_view pair : absl::StrSplit(query, '&', absl::SkipEmpty())) {
@@ -97,11 +131,57 @@ void ParseQuery(const std::string& url, absl::string_view query,
     } else if (kv.first == "user") {
       ep->user = PercentDecode(url, kv.second);
     } else {
-      BadUrl(url, absl::StrCat("unknown option '", kv.first,
+      BadUrl(url, absl::StrCat("unknown option '", url.Show(kv.first),
                                "' (known: db, connect_timeout_ms, timeout_ms, "
                                "pool_size, user, password)"));
     }
   }
+}
+
+// Takes `[[user]:password@]` off the front of `authority` (the part between
+// "scheme://" and the path), filling ep->user and ep->password; returns the
+// rest (the host list). The last '@' ends the credentials, so a password may
+// hold a literal '@'.
+absl::string_view ParseUserinfo(const UrlText& url, absl::string_view authority,
+                                RedisEndpoint* ep) {
+  const size_t at = authority.rfind('@');
+  if (at == absl::string_view::npos) return authority;
+  const absl::string_view userinfo = authority.substr(0, at);
+  const size_t colon = userinfo.find(':');
+  if (colon == absl::string_view::npos) {
+    BadUrl(url,
+           "credentials need a ':' before the password "
+           "(redis://:password@host or redis://user:password@host)");
+  }
+  ep->user = PercentDecode(url, userinfo.substr(0, colon));
+  ep->password = PercentDecode(url, userinfo.substr(colon + 1));
+  return authority.substr(at + 1);
+}
+
+// Parses one `host[:port]` or `[ipv6][:port]` into *host and *port (left as
+// is when absent). A list of hosts (cluster, sentinel) calls it per host.
+void ParseHostPort(const UrlText& url, absl::string_view text,
+                   std::string* host_out, int* port_out) {
+  absl::string_view host = text;
+  absl::string_view port;
+  if (absl::ConsumePrefix(&host, "[")) {  // [IPv6]:port
+    size_t close = host.find(']');
+    if (close == absl::string_view::npos) BadUrl(url, "'[' without ']'");
+    absl::string_view after = host.substr(close + 1);
+    host = host.substr(0, close);
+    if (!after.empty()) {
+      if (after.front() != ':') BadUrl(url, "junk after ']'");
+      port = after.substr(1);
+      if (port.empty()) BadUrl(url, "empty port after ':'");
+    }
+  } else if (size_t colon = host.rfind(':'); colon != absl::string_view::npos) {
+    port = host.substr(colon + 1);
+    host = host.substr(0, colon);
+    if (port.empty()) BadUrl(url, "empty port after ':'");
+  }
+  if (host.empty()) BadUrl(url, "the host is missing");
+  *host_out = std::string(host);
+  if (!port.empty()) *port_out = ParseInt(url, "port", port, 1, 65535);
 }
 
 timeval ToTimeval(int ms) {
@@ -174,11 +254,11 @@ std::string RedisEndpoint::Describe() const {
   return absl::StrCat("redis://", host, ":", port, "/", db);
 }
 
-RedisEndpoint ParseRedisUrl(const std::string& url) {
+RedisEndpoint ParseRedisUrl(const std::string& text) {
+  const UrlText url(text);
   RedisEndpoint ep;
-  absl::string_view rest(url);
   std::pair<absl::string_view, absl::string_view> parts =
-      absl::StrSplit(rest, absl::MaxSplits('?', 1));
+      absl::StrSplit(absl::string_view(url.url()), absl::MaxSplits('?', 1));
   absl::string_view base = parts.first;
   absl::string_view query = parts.second;
   if (absl::ConsumePrefix(&base, "unix://")) {
@@ -199,38 +279,7 @@ RedisEndpoint ParseRedisUrl(const std::string& url) {
     authority = base.substr(0, slash);
     path = base.substr(slash + 1);
   }
-  if (size_t at = authority.rfind('@'); at != absl::string_view::npos) {
-    absl::string_view userinfo = authority.substr(0, at);
-    authority.remove_prefix(at + 1);
-    size_t colon = userinfo.find(':');
-    if (colon == absl::string_view::npos) {
-      BadUrl(url,
-             "credentials need a ':' before the password "
-             "(redis://:password@host or redis://user:password@host)");
-    }
-    ep.user = PercentDecode(url, userinfo.substr(0, colon));
-    ep.password = PercentDecode(url, userinfo.substr(colon + 1));
-  }
-  absl::string_view host = authority;
-  absl::string_view port;
-  if (absl::ConsumePrefix(&host, "[")) {  // [IPv6]:port
-    size_t close = host.find(']');
-    if (close == absl::string_view::npos) BadUrl(url, "'[' without ']'");
-    absl::string_view after = host.substr(close + 1);
-    host = host.substr(0, close);
-    if (!after.empty()) {
-      if (after.front() != ':') BadUrl(url, "junk after ']'");
-      port = after.substr(1);
-      if (port.empty()) BadUrl(url, "empty port after ':'");
-    }
-  } else if (size_t colon = host.rfind(':'); colon != absl::string_view::npos) {
-    port = host.substr(colon + 1);
-    host = host.substr(0, colon);
-    if (port.empty()) BadUrl(url, "empty port after ':'");
-  }
-  if (host.empty()) BadUrl(url, "the host is missing");
-  ep.host = std::string(host);
-  if (!port.empty()) ep.port = ParseInt(url, "port", port, 1, 65535);
+  ParseHostPort(url, ParseUserinfo(url, authority, &ep), &ep.host, &ep.port);
   if (!path.empty()) ep.db = ParseInt(url, "db", path, 0, 1 << 20);
   ParseQuery(url, query, &ep);
   return ep;

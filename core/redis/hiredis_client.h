@@ -58,7 +58,10 @@ struct RedisEndpoint {
 
 // Parses `redis://[[user]:password@]host[:port][/db][?opts]` or
 // `unix:///path?db=N&opts` (opts: connect_timeout_ms, timeout_ms,
-// pool_size). Throws std::invalid_argument naming the offending part.
+// pool_size, user, password). Throws std::invalid_argument naming the
+// offending part; the message never contains the password (the URL is shown
+// through config::RedactSecrets, and a piece of it only if no secret
+// overlaps it).
 RedisEndpoint ParseRedisUrl(const std::string& url);
 
 // Opens a connection to `endpoint` (connect timeout, command timeout, AUTH,

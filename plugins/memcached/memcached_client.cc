@@ -20,6 +20,41 @@ namespace {
 // Memcached reads an expiry above 30 days as an absolute Unix time.
 constexpr int64_t kMaxRelativeTtl = 60 * 60 * 24 * 30;
 
+// libmemcached's allocations, bounded by kMaxReplyAllocationBytes: a null
+// return makes the command fail with MEMCACHED_MEMORY_ALLOCATION_FAILURE.
+void* BoundedMalloc(const memcached_st*, const size_t size, void*) {
+  return size > kMaxReplyAllocationBytes ? nullptr : std::malloc(size);
+}
+void* BoundedRealloc(const memcached_st*, void* mem, const size_t size, void*) {
+  return size > kMaxReplyAllocationBytes ? nullptr : std::realloc(mem, size);
+}
+void* BoundedCalloc(const memcached_st*, size_t count, const size_t size,
+                    void*) {
+  if (size != 0 && count > kMaxReplyAllocationBytes / size) return nullptr;
+  return std::calloc(count, size);
+}
+void Free(const memcached_st*, void* mem, void*) { std::free(mem); }
+
+// A value libmemcached returned, checked before it is copied: a length that
+// is absurd (a reply claiming "-1" bytes) is an error, not a
+// std::length_error thrown out of a Status-returning method.
+absl::StatusOr<std::string> CopyValue(const memcached_result_st* result) {
+  const size_t length = memcached_result_length(result);
+  const char* value = memcached_result_value(result);
+  if (length > kMaxReplyAllocationBytes || (value == nullptr && length != 0)) {
+    return absl::DataLossError(
+        absl::StrCat("the server sent a value of ", length, " bytes"));
+  }
+  return std::string(value == nullptr ? "" : value, length);
+}
+
+// Whether the last command's reply announced more than the bounded allocators
+// would give: libmemcached then reports the key as not found, and only its
+// last error says why. (Each command starts with its errors cleared.)
+bool AllocationRefused(const memcached_st* memc) {
+  return memcached_last_error(memc) == MEMCACHED_MEMORY_ALLOCATION_FAILURE;
+}
+
 time_t Exptime(int64_t ttl_seconds) {
   if (ttl_seconds <= 0) return 0;
   if (ttl_seconds > kMaxRelativeTtl) {
@@ -77,6 +112,9 @@ MemcachedClient::MemcachedClient(const std::string& servers)
         "memcached servers '", servers, "' list no server (host:port,...)"));
   }
   master_ = memcached_create(nullptr);
+  // Before anything else, so the pool's clones inherit the bound.
+  memcached_set_memory_allocators(master_, &BoundedMalloc, &Free,
+                                  &BoundedRealloc, &BoundedCalloc, nullptr);
   memcached_server_push(master_, list);
   memcached_server_list_free(list);
   memcached_behavior_set(master_, MEMCACHED_BEHAVIOR_SUPPORT_CAS, 1);
@@ -118,17 +156,28 @@ MemcachedClient::GetMulti(const std::vector<std::string>& keys) {
   // when the fetch loop ends, so a heap result would be freed twice.
   memcached_result_st storage;
   memcached_result_st* result = memcached_result_create(lease.get(), &storage);
+  absl::Status bad_value;
   while (memcached_fetch_result(lease.get(), result, &rc) != nullptr) {
     std::string key(memcached_result_key_value(result),
                     memcached_result_key_length(result));
     if (auto it = where.find(key); it != where.end()) {
-      for (size_t i : it->second) {
-        values[i].emplace(memcached_result_value(result),
-                          memcached_result_length(result));
+      absl::StatusOr<std::string> value = CopyValue(result);
+      if (!value.ok()) {
+        bad_value = value.status();
+        continue;
       }
+      for (size_t i : it->second) values[i].emplace(*value);
     }
   }
   memcached_result_free(result);
+  if (AllocationRefused(lease.get())) {
+    return lease.Error("get", keys[0], MEMCACHED_MEMORY_ALLOCATION_FAILURE);
+  }
+  if (!bad_value.ok()) {
+    return absl::DataLossError(absl::StrCat("memcached ", servers_, ": get '",
+                                            keys[0],
+                                            "': ", bad_value.message()));
+  }
   if (rc != MEMCACHED_END && rc != MEMCACHED_SUCCESS &&
       rc != MEMCACHED_NOTFOUND) {
     return lease.Error("get", keys[0], rc);
@@ -157,13 +206,25 @@ absl::StatusOr<std::optional<CasValue>> MemcachedClient::Gets(
   // when the fetch loop ends, so a heap result would be freed twice.
   memcached_result_st storage;
   memcached_result_st* result = memcached_result_create(lease.get(), &storage);
+  absl::Status bad_value;
   while (memcached_fetch_result(lease.get(), result, &rc) != nullptr) {
+    absl::StatusOr<std::string> value = CopyValue(result);
+    if (!value.ok()) {
+      bad_value = value.status();
+      continue;
+    }
     found.emplace();
-    found->value.assign(memcached_result_value(result),
-                        memcached_result_length(result));
+    found->value = *std::move(value);
     found->cas = memcached_result_cas(result);
   }
   memcached_result_free(result);
+  if (AllocationRefused(lease.get())) {
+    return lease.Error("gets", key, MEMCACHED_MEMORY_ALLOCATION_FAILURE);
+  }
+  if (!bad_value.ok()) {
+    return absl::DataLossError(absl::StrCat("memcached ", servers_, ": gets '",
+                                            key, "': ", bad_value.message()));
+  }
   if (rc != MEMCACHED_END && rc != MEMCACHED_SUCCESS &&
       rc != MEMCACHED_NOTFOUND) {
     return lease.Error("gets", key, rc);

@@ -16,6 +16,7 @@
 #ifndef CACHE_ALCHEMY_PLUGINS_MEMCACHED_MEMCACHED_CLIENT_H_
 #define CACHE_ALCHEMY_PLUGINS_MEMCACHED_MEMCACHED_CLIENT_H_
 
+#include <cstddef>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -30,6 +31,14 @@ struct memcached_pool_st;
 namespace cache_alchemy {
 namespace memcached {
 
+// The most libmemcached may allocate at once for this client. A reply's
+// length comes from the server, and libmemcached allocates what a VALUE line
+// claims before it reads the data: without a bound, a broken or hostile
+// server (or a corrupted item) makes every reader allocate gigabytes. Larger
+// items than this read as errors (the cache fails open); Memcached's own
+// default item limit is 1 MiB (`memcached -I`).
+inline constexpr size_t kMaxReplyAllocationBytes = size_t{64} << 20;
+
 // A value read with its CAS token (for compare-and-swap updates).
 struct CasValue {
   std::string value;
@@ -39,6 +48,10 @@ struct CasValue {
 // Outcome of a conditional write.
 enum class WriteResult { kStored, kConflict };
 
+// Every method answers with a Status (never throws, but std::bad_alloc):
+// a reply that lies (a length beyond kMaxReplyAllocationBytes or beyond the
+// data, a key not asked for, garbage) is an error or a miss.
+//
 // Thread safety: every method may be called from any thread; each call
 // borrows one connection from the pool for its duration.
 class MemcachedClient {

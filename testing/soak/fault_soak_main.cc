@@ -67,7 +67,8 @@ namespace soak = cache_alchemy::testing::soak;
 int main(int argc, char** argv) {
   absl::SetProgramUsageMessage(
       "Runs the Redis backends under load while redis-server dies, hangs and "
-      "loses its connections; counts wrong answers (docs/fault_soak.md).");
+      "loses its connections; counts wrong answers (docs/reliability.md, "
+      "section Faults and resource bounds).");
   absl::ParseCommandLine(argc, argv);
   soak::FaultSoakOptions o;
   o.duration_ms = absl::ToInt64Milliseconds(absl::GetFlag(FLAGS_duration));

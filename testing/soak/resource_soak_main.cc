@@ -35,7 +35,7 @@ int main(int argc, char** argv) {
   absl::SetProgramUsageMessage(
       "Checks that RSS stays flat while the library churns: bounded "
       "streams of distinct keys, wrap/destroy cycles, plugin loads "
-      "(docs/fault_soak.md).");
+      "(docs/reliability.md, section Faults and resource bounds).");
   absl::ParseCommandLine(argc, argv);
   soak::ResourceSoakOptions o;
   o.duration_ms = absl::ToInt64Milliseconds(absl::GetFlag(FLAGS_duration));

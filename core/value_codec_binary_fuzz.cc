@@ -1,0 +1,13 @@
+// Fuzz target: portable-binary values read back from a store
+// (BoundedBinaryInputArchive). See core/value_codec_fuzz.h.
+//   tools/fuzz.sh value_codec_binary 10
+
+#include <cstddef>
+#include <cstdint>
+
+#include "core/value_codec_fuzz.h"
+
+extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
+  return cache_alchemy::fuzz::DecodeAsEveryType(
+      cache_alchemy::ValueFormat::kBinary, data, size);
+}
