@@ -46,6 +46,12 @@ std::optional<std::string> AtLeastOne(const ConfigValue& value) {
   return std::nullopt;
 }
 
+std::optional<std::string> MinusOneOrPositive(const ConfigValue& value) {
+  const int64_t v = std::get<int64_t>(value);
+  if (v != -1 && v < 1) return "must be -1 (no limit) or positive";
+  return std::nullopt;
+}
+
 // Seconds with an optional unit: "90s", "10m", "2h", "1d", "-1".
 std::optional<ConfigValue> DurationText(std::string_view text,
                                         std::string* error) {
@@ -97,6 +103,11 @@ Schema MakeSchema() {
        "threads of the refresh-ahead pool (CacheOptions::refresh_after), "
        "read when such a function is wrapped; ca::set_refresh_threads wins",
        AtLeastOne},
+      {kMaxValueBytesKey, int64_t{8} << 20,
+       "largest serialized value stored (bytes) when "
+       "CacheOptions::max_value_bytes is unset; bigger results are returned "
+       "but not stored; -1 no limit",
+       MinusOneOrPositive},
   };
   return schema;
 }
@@ -124,6 +135,7 @@ DefaultSettings SettingsOf(const BaseConfig& config) {
   s.plugin_path = config.get<std::vector<std::string>>(kPluginPathKey);
   s.default_eviction = config.get<std::string>(kDefaultEvictionKey);
   s.refresh_threads = config.get<int64_t>(kRefreshThreadsKey);
+  s.max_value_bytes = config.get<int64_t>(kMaxValueBytesKey);
   return s;
 }
 

@@ -49,6 +49,7 @@ inline constexpr char kRedisUrlKey[] = "CACHE_ALCHEMY_REDIS_URL";
 inline constexpr char kPluginPathKey[] = "CACHE_ALCHEMY_PLUGIN_PATH";
 inline constexpr char kDefaultEvictionKey[] = "CACHE_ALCHEMY_DEFAULT_EVICTION";
 inline constexpr char kRefreshThreadsKey[] = "CACHE_ALCHEMY_REFRESH_THREADS";
+inline constexpr char kMaxValueBytesKey[] = "CACHE_ALCHEMY_MAX_VALUE_BYTES";
 // The environment variable naming DefaultConfig's JSON file.
 inline constexpr char kConfigFileEnv[] = "CACHE_ALCHEMY_CONFIG_FILE";
 
@@ -65,6 +66,7 @@ struct DefaultSettings {
   std::string default_eviction = "s3-fifo";
   std::shared_ptr<RedisClient> cache_redis_client;
   int64_t refresh_threads = 2;
+  int64_t max_value_bytes = int64_t{8} << 20;
 };
 
 // The config of cache_alchemy. Not copyable or movable.

@@ -38,9 +38,11 @@ TEST_F(DefaultConfigTest, KeysAndDefaultsOfTheContract) {
           "CACHE_ALCHEMY_MEMORY_BACKEND", "CACHE_ALCHEMY_PICKLE_BACKEND",
           "CACHE_ALCHEMY_REDIS_URL", "CACHE_ALCHEMY_PLUGIN_PATH",
           // Beyond the contract's keys:
-          "CACHE_ALCHEMY_DEFAULT_EVICTION", "CACHE_ALCHEMY_REFRESH_THREADS"}));
+          "CACHE_ALCHEMY_DEFAULT_EVICTION", "CACHE_ALCHEMY_REFRESH_THREADS",
+          "CACHE_ALCHEMY_MAX_VALUE_BYTES"}));
   EXPECT_EQ(config.get<int64_t>("CACHE_ALCHEMY_REFRESH_THREADS"), 2);
   EXPECT_THROW(config.set("CACHE_ALCHEMY_REFRESH_THREADS", 0), ConfigError);
+  EXPECT_EQ(config.get<int64_t>("CACHE_ALCHEMY_MAX_VALUE_BYTES"), 8 << 20);
   EXPECT_EQ(config.get<std::string>("CACHE_ALCHEMY_DEFAULT_EVICTION"),
             "s3-fifo");
   EXPECT_THROW(config.set("CACHE_ALCHEMY_DEFAULT_EVICTION", "random"),
@@ -62,6 +64,15 @@ TEST_F(DefaultConfigTest, KeysAndDefaultsOfTheContract) {
   for (const std::string& key : config.keys()) {
     EXPECT_EQ(config.source(key), "default") << key;
   }
+}
+
+TEST_F(DefaultConfigTest, MaxValueBytesIsMinusOneOrPositive) {
+  DefaultConfig config;
+  EXPECT_THROW(config.set("CACHE_ALCHEMY_MAX_VALUE_BYTES", 0), ConfigError);
+  EXPECT_THROW(config.set("CACHE_ALCHEMY_MAX_VALUE_BYTES", -2), ConfigError);
+  EXPECT_EQ(config.get<int64_t>("CACHE_ALCHEMY_MAX_VALUE_BYTES"), 8 << 20);
+  config.set("CACHE_ALCHEMY_MAX_VALUE_BYTES", -1);
+  EXPECT_EQ(config.get<int64_t>("CACHE_ALCHEMY_MAX_VALUE_BYTES"), -1);
 }
 
 TEST_F(DefaultConfigTest, BraceListActsAsClassDefaults) {

@@ -449,6 +449,65 @@ TEST_P(BackendFeaturesTest, UnlessKeepsSomeResultsOut) {
   EXPECT_EQ(f.size(), 1);
 }
 
+// --- The maximum value size (issue 11) ---
+
+// A result bigger than max_value_bytes is returned but not stored, counted
+// and exported; smaller ones are cached as usual; in-process backends keep
+// objects, which the limit does not apply to.
+TEST_P(BackendFeaturesTest, OversizedResultsAreReturnedButNotStored) {
+  auto o = Opts();
+  o.max_value_bytes = 1000;
+  int calls = 0;
+  auto f = ca::cache(o, [&](int n) {
+    ++calls;
+    return std::string(static_cast<size_t>(n), 'x');
+  });
+  EXPECT_EQ(f(5000).size(), 5000u);
+  EXPECT_EQ(f(5000).size(), 5000u);
+  EXPECT_EQ(f(10), "xxxxxxxxxx");
+  EXPECT_EQ(f(10), "xxxxxxxxxx");
+  EXPECT_EQ(f.errors(), 0);
+  if (serialized()) {
+    EXPECT_EQ(calls, 3);
+    EXPECT_EQ(f.oversized(), 2);
+    EXPECT_EQ(f.size(), 1);
+    EXPECT_THAT(
+        ca::metrics::PrometheusText(),
+        HasSubstr("cache_alchemy_oversized_total{function=\"" + o.name + "\""));
+    // A put of an oversized value stores nothing (the old entry is gone, as
+    // put's contract says): the next call computes.
+    EXPECT_FALSE(f.put(std::string(2000, 'y'), 10));
+    EXPECT_EQ(f(10), "xxxxxxxxxx");
+    EXPECT_EQ(calls, 4);
+  } else {
+    EXPECT_EQ(calls, 2);
+    EXPECT_EQ(f.oversized(), 0);
+  }
+}
+
+// Without the option, the config's CACHE_ALCHEMY_MAX_VALUE_BYTES applies;
+// a bad value is refused at wrap time, naming the function and the value.
+TEST_P(BackendFeaturesTest, MaxValueBytesComesFromTheConfig) {
+  config_->set("CACHE_ALCHEMY_MAX_VALUE_BYTES", 100);
+  int calls = 0;
+  auto f = ca::cache(Opts(), [&](int n) {
+    ++calls;
+    return std::string(static_cast<size_t>(n), 'x');
+  });
+  f(200);
+  f(200);
+  EXPECT_EQ(calls, serialized() ? 2 : 1);
+  auto o = Opts("bad");
+  o.max_value_bytes = 0;
+  try {
+    ca::cache(o, [](int n) { return n; });
+    FAIL() << "max_value_bytes = 0 was accepted";
+  } catch (const std::invalid_argument& e) {
+    EXPECT_THAT(e.what(), HasSubstr("max_value_bytes is 0"));
+    EXPECT_THAT(e.what(), HasSubstr(o.name));
+  }
+}
+
 // --- Refresh-ahead ---
 
 TEST_P(BackendFeaturesTest, RefreshAheadServesOldAndRefreshesInTheBackground) {

@@ -187,6 +187,14 @@ std::shared_ptr<FunctionCache> MakeFunctionCache(
   resolved.backend =
       options.backend.empty() ? BackendFor(family, defaults) : options.backend;
   resolved.name = options.name.empty() ? DefaultName(loc) : options.name;
+  resolved.max_value_bytes =
+      options.max_value_bytes.value_or(defaults.max_value_bytes);
+  if (resolved.max_value_bytes != -1 && resolved.max_value_bytes < 1) {
+    throw std::invalid_argument(absl::StrCat(
+        "cached function '", resolved.name,
+        "': CacheOptions::max_value_bytes is ", resolved.max_value_bytes,
+        "; use a positive number of bytes or -1 for no limit"));
+  }
   ResolvePolicies(options, sig, &resolved);
   resolved.id =
       absl::StrCat(resolved.name, "@",

@@ -359,6 +359,9 @@ class CachedFunction<R(Args...)> {
   // old value stayed), since creation.
   int64_t refreshes() const { return state_->refreshes(); }
   int64_t refresh_errors() const { return state_->refresh_errors(); }
+  // Results not stored because their serialized size exceeded
+  // CacheOptions::max_value_bytes, since creation.
+  int64_t oversized() const { return state_->oversized(); }
 
   // The resolved identity and options.
   const std::string& name() const { return state_->options().name; }

@@ -105,6 +105,7 @@ Snapshot Collect(const CollectOptions& options) {
     m.misses += fn->misses();
     m.errors += fn->errors();
     m.puts += fn->stores();
+    m.oversized += fn->oversized();
     AddDurations(fn->miss_durations().Read(), &m.miss_durations);
     if (!fn->enabled()) continue;
     auto backend = backends.find(o.backend);
@@ -312,6 +313,13 @@ std::string PrometheusText(const Snapshot& snapshot) {
   for (const auto& f : functions) {
     w.FunctionSample("cache_alchemy_puts_total", f, "", "",
                      absl::StrCat(f.puts));
+  }
+  w.Family("cache_alchemy_oversized_total", "counter",
+           "Results not stored because their serialized size exceeded "
+           "max_value_bytes (CACHE_ALCHEMY_MAX_VALUE_BYTES).");
+  for (const auto& f : functions) {
+    w.FunctionSample("cache_alchemy_oversized_total", f, "", "",
+                     absl::StrCat(f.oversized));
   }
   w.Family("cache_alchemy_entries", "gauge",
            "Entries the backend holds for the function now.");

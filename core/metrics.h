@@ -101,6 +101,9 @@ struct FunctionMetrics {
   // Values the backend accepted (a store refused by a clear's fence is not
   // one).
   int64_t puts = 0;
+  // Results not stored because their serialized size exceeded
+  // CacheOptions::max_value_bytes.
+  int64_t oversized = 0;
   // Entries the backend holds for the function now; empty when not asked
   // (CollectOptions::entries), unknown or pass-through.
   std::optional<int64_t> entries;
@@ -146,9 +149,10 @@ void VisitBackends(const std::function<void(const BackendMetrics&)>& visit);
 // Content-Type `text/plain; version=0.0.4; charset=utf-8`):
 // `cache_alchemy_gets_total{function=,backend=,prefix=,result="hit"|"miss"}`,
 // `cache_alchemy_errors_total`, `cache_alchemy_puts_total`,
-// `cache_alchemy_entries`, the histogram `cache_alchemy_miss_duration_seconds`,
-// and per backend `cache_alchemy_functions`, `cache_alchemy_evictions_total`
-// and `cache_alchemy_backend_stat{backend=,stat=}`. Label values are escaped
+// `cache_alchemy_oversized_total`, `cache_alchemy_entries`, the histogram
+// `cache_alchemy_miss_duration_seconds`, and per backend
+// `cache_alchemy_functions`, `cache_alchemy_evictions_total` and
+// `cache_alchemy_backend_stat{backend=,stat=}`. Label values are escaped
 // (`\\`, `\"`, `\n`) and invalid UTF-8 is replaced by U+FFFD.
 // Never throws (but std::bad_alloc). Thread safety: as Collect.
 std::string PrometheusText(const CollectOptions& options = {});

@@ -94,6 +94,15 @@ struct CacheOptions {
   // A predicate on the result: true means "do not store this one"
   // (core/cache_policies.h). Default: every result is stored.
   ResultFilter unless;
+  // The largest value stored, in serialized bytes: a bigger result is
+  // returned to the caller but not stored (counted in `oversized()` and the
+  // metric cache_alchemy_oversized_total, logged at most every 10 s per
+  // function), so one huge value cannot stall every call on the backend's
+  // timeout. Applies to backends that store bytes (Redis, Memcached, byte
+  // plugins); in-process backends keep objects, which have no size here.
+  // nullopt: config CACHE_ALCHEMY_MAX_VALUE_BYTES (8 MiB); -1: no limit;
+  // 0 or below -1: std::invalid_argument.
+  std::optional<int64_t> max_value_bytes;
 };
 
 }  // namespace cache_alchemy

@@ -234,6 +234,11 @@ int64_t FunctionCache::EntryTtlMs(std::string_view key, int64_t ttl_ms) const {
 
 bool FunctionCache::Store(const std::string& key, StoredValue value,
                           const Fence& fence) {
+  if (options_.max_value_bytes >= 0 && format_ != ValueFormat::kObject &&
+      value.bytes.size() > static_cast<size_t>(options_.max_value_bytes)) {
+    ReportOversized(value.bytes.size());
+    return false;
+  }
   value.ttl_ms = EntryTtlMs(key, value.ttl_ms);
   try {
     // Every store of a computed value is fenced: the backend refuses it if
@@ -266,6 +271,30 @@ void FunctionCache::ReportBackendError(const char* operation,
       "; the function is called uncached (fail-open). Errors of this "
       "function are logged at most every ",
       kErrorLogIntervalMs / 1000, " s");
+  if (suppressed > 0) {
+    absl::StrAppend(&message, " (", suppressed, " more since the last line)");
+  }
+  Log(LogLevel::kWarning, message, options_.name, options_.backend);
+}
+
+void FunctionCache::ReportOversized(size_t bytes) {
+  counters_.Add(kOversized);
+  const int64_t now = SteadyNowMs();
+  int64_t last = last_oversized_log_ms_.load(std::memory_order_relaxed);
+  if ((last != INT64_MIN && now - last < kErrorLogIntervalMs) ||
+      !last_oversized_log_ms_.compare_exchange_strong(
+          last, now, std::memory_order_relaxed)) {
+    suppressed_oversized_logs_.fetch_add(1, std::memory_order_relaxed);
+    return;
+  }
+  const int64_t suppressed =
+      suppressed_oversized_logs_.exchange(0, std::memory_order_relaxed);
+  std::string message = absl::StrCat(
+      "a value of ", bytes, " bytes was not stored: larger than ",
+      options_.max_value_bytes,
+      " bytes (CacheOptions::max_value_bytes or CACHE_ALCHEMY_MAX_VALUE_BYTES)"
+      "; the result was returned uncached. Logged at most every ",
+      kErrorLogIntervalMs / 1000, " s per function");
   if (suppressed > 0) {
     absl::StrAppend(&message, " (", suppressed, " more since the last line)");
   }

@@ -72,6 +72,8 @@ struct ResolvedOptions {
   // CacheOptions::cache_exceptions and ::unless, checked.
   ExceptionCaching exceptions;
   ResultFilter unless;
+  // CacheOptions::max_value_bytes or the config's; -1: no limit.
+  int64_t max_value_bytes = -1;
 };
 
 // A partial clear by position, encoded in both key formats (a cascade may
@@ -289,6 +291,9 @@ class FunctionCache : public std::enable_shared_from_this<FunctionCache> {
   int64_t errors() const { return counters_.Sum(kErrors); }
   // Values the backend accepted (fenced stores it refused are not counted).
   int64_t stores() const { return counters_.Sum(kStores); }
+  // Values not stored because their serialized size exceeded
+  // ResolvedOptions::max_value_bytes.
+  int64_t oversized() const { return counters_.Sum(kOversized); }
   // How long the wrapped function ran on each miss (core/metrics.h).
   const LatencyHistogram& miss_durations() const { return miss_durations_; }
   // Entries currently held by the backend for this function (0 if disabled).
@@ -296,6 +301,8 @@ class FunctionCache : public std::enable_shared_from_this<FunctionCache> {
 
  private:
   bool Store(const std::string& key, StoredValue value, const Fence& fence);
+  // Counts a value too big to store and logs it (rate-limited as below).
+  void ReportOversized(size_t bytes);
   // Counts a backend failure (fail-open) and logs it (core/log.h), at most
   // once per interval per function.
   void ReportBackendError(const char* operation, const std::exception& e);
@@ -322,6 +329,7 @@ class FunctionCache : public std::enable_shared_from_this<FunctionCache> {
     kStores,
     kRefreshes,
     kRefreshErrors,
+    kOversized,
     kNumCounters
   };
   StripedCounters<kNumCounters> counters_;
@@ -333,6 +341,9 @@ class FunctionCache : public std::enable_shared_from_this<FunctionCache> {
   // The same for background refresh errors.
   std::atomic<int64_t> last_refresh_log_ms_{INT64_MIN};
   std::atomic<int64_t> suppressed_refresh_logs_{0};
+  // The same for values too big to store.
+  std::atomic<int64_t> last_oversized_log_ms_{INT64_MIN};
+  std::atomic<int64_t> suppressed_oversized_logs_{0};
 
   // Bumped by every clear. A flight remembers the value it saw when it began
   // and stores its result only if no clear happened since.
