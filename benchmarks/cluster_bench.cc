@@ -3,9 +3,9 @@
 // redis-server (testing/redis_cluster.h, testing/redis_server.h).
 //
 //   bazel build -c opt //benchmarks:cluster_bench
-//   bazel-bin/benchmarks/cluster_bench --benchmark_repetitions=10 \
-//       --benchmark_enable_random_interleaving=true \
-//       --benchmark_report_aggregates_only=true
+//   bazel-bin/benchmarks/cluster_bench --benchmark_repetitions=10
+//   --benchmark_enable_random_interleaving=true
+//   --benchmark_report_aggregates_only=true
 //
 // Targets (docs/performance.md, "Redis Cluster"): a json hit on the cluster
 // within 1.15x a raw hiredis GET to the master that owns the key, and no

@@ -2,8 +2,8 @@
 // spends turning stored bytes back into the result, for a small and a
 // medium value in each format.
 //
-//   bazel run -c opt //benchmarks:codec_bench -- \
-//       --benchmark_repetitions=10 --benchmark_report_aggregates_only=true
+//   bazel run -c opt //benchmarks:codec_bench -- --benchmark_repetitions=10
+//   --benchmark_report_aggregates_only=true
 
 #include <map>
 #include <memory>

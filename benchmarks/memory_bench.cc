@@ -4,8 +4,8 @@
 // on every absl::Mutex lock), the same map with no lock (the floor), and a
 // hand-written LRU memo for misses with eviction.
 //
-//   bazel run -c opt //benchmarks:memory_bench -- \
-//       --benchmark_repetitions=9 --benchmark_report_aggregates_only=true
+//   bazel run -c opt //benchmarks:memory_bench -- --benchmark_repetitions=9
+//   --benchmark_report_aggregates_only=true
 //
 // Targets (docs/performance.md): fast-key hit <= 1.25x the std::mutex memo,
 // strict <= 1.6x; miss + store + eviction <= 3x the hand-written LRU memo.

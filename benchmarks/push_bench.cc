@@ -5,9 +5,9 @@
 //     (B's next call recomputes), over 1000 clears (target p99 < 5 ms).
 //
 //   bazel build -c opt //benchmarks:push_bench
-//   bazel-bin/benchmarks/push_bench --benchmark_repetitions=10 \
-//       --benchmark_enable_random_interleaving=true \
-//       --benchmark_report_aggregates_only=true
+//   bazel-bin/benchmarks/push_bench --benchmark_repetitions=10
+//   --benchmark_enable_random_interleaving=true
+//   --benchmark_report_aggregates_only=true
 //
 // Figures: docs/performance.md, "DistributedMemoryCache with push
 // invalidation".

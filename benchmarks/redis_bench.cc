@@ -1,8 +1,8 @@
 // The Redis backends next to raw hiredis in the same binary, against a private
 // redis-server the binary starts itself (testing/redis_server.h).
 //
-//   bazel run -c opt //benchmarks:redis_bench -- \
-//       --benchmark_repetitions=5 --benchmark_report_aggregates_only=true
+//   bazel run -c opt //benchmarks:redis_bench -- --benchmark_repetitions=5
+//   --benchmark_report_aggregates_only=true
 //
 // Target (docs/performance.md, "Redis backends"): a json hit at most 1.15x
 // one raw hiredis GET; a miss stores with one round trip.

@@ -5,8 +5,8 @@
 // whose hits write nothing shared (the same map read without a lock), the
 // ceiling of scaling.
 //
-//   bazel run -c opt //benchmarks:scaling_bench -- \
-//       --benchmark_repetitions=9 --benchmark_report_aggregates_only=true
+//   bazel run -c opt //benchmarks:scaling_bench -- --benchmark_repetitions=9
+//   --benchmark_report_aggregates_only=true
 //
 // Figures: the counter `calls_per_second` (aggregate over threads); the
 // scaling of a subject is its 2-thread median over its 1-thread median.

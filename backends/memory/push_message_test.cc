@@ -47,7 +47,9 @@ TEST(InvalidationMessageTest, RejectsMalformedInput) {
     Invalidation partial;
     // Every strict prefix is malformed except where a field list may end.
     const bool ok = DecodeInvalidation(good.substr(0, cut), &partial);
-    if (ok) EXPECT_EQ(partial.kind, Invalidation::Kind::kPartial) << cut;
+    if (ok) {
+      EXPECT_EQ(partial.kind, Invalidation::Kind::kPartial) << cut;
+    }
   }
   std::string unknown_kind = good;
   unknown_kind[10] = 'Q';  // varint(8) origin(8) varint(1) kind

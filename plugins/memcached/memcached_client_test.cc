@@ -77,7 +77,9 @@ TEST(MemcachedClientTest, LyingRepliesAreErrorsOrMissesQuickly) {
     {
       MemcachedClient client(Server().address());
       absl::StatusOr<std::optional<std::string>> value = client.Get("k");
-      if (value.ok()) EXPECT_FALSE(value->has_value());
+      if (value.ok()) {
+        EXPECT_FALSE(value->has_value());
+      }
     }
     Server().WaitIdle();
     EXPECT_LT(Seconds(start), 1.5);
