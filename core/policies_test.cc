@@ -377,6 +377,10 @@ TEST_F(PoliciesTest, AForkedChildRefreshesWithAPoolOfItsOwn) {
   ASSERT_TRUE(WIFEXITED(status));
   EXPECT_EQ(WEXITSTATUS(status), 0);
   EXPECT_EQ(f(2), 202);  // the child's work stayed in the child
+  // That hit was stale too: its background refresh uses `calls`, which
+  // must outlive it (ASan's stack-use-after-return caught it running after
+  // the test returned).
+  WaitForRefreshes();
 }
 
 // --- Cached exceptions ---
