@@ -72,7 +72,8 @@ TEST(ConcurrencyTest, WaitersShareTheLeadersException) {
       }
     });
     std::vector<const void*> caught(kThreads, nullptr);
-    std::vector<bool> ran(kThreads, false);
+    // (Not vector<bool>: its elements share words, and threads write them.)
+    std::vector<char> ran(kThreads, 0);
     std::vector<std::thread> threads;
     auto call = [&](int i) {
       computed = false;

@@ -62,19 +62,29 @@ struct ConcurrentStore::Node {
   uint8_t short_key_len;  // kLongLengths: the lengths are in the extra part
   uint8_t short_value_len;
   std::atomic<uint8_t> freq{0};  // hits, saturating; readers write it
-  uint8_t bits = 0;              // kQueueMask | kHasObject | kDead
+  // kQueueMask | kHasObject | kDead. Written by writers (under mu_) while
+  // readers read kHasObject (set before the node is published, never
+  // changed): atomic so that the byte's other bits may change meanwhile;
+  // relaxed, which on x86 is a plain byte load or store.
+  std::atomic<uint8_t> bits{0};
 
   static constexpr uint8_t kLongLengths = 255;
   static constexpr uint8_t kQueueMask = 3;  // kNoQueue/kSmallQueue/kMainQueue
   static constexpr uint8_t kHasObject = 4;
   static constexpr uint8_t kDead = 8;  // out of the table, awaiting a grace
 
-  uint8_t queue() const { return bits & kQueueMask; }
-  void set_queue(uint8_t q) {
-    bits = static_cast<uint8_t>((bits & ~kQueueMask) | q);
+  uint8_t load_bits() const { return bits.load(std::memory_order_relaxed); }
+  void add_bits(uint8_t b) {  // writers only
+    bits.store(static_cast<uint8_t>(load_bits() | b),
+               std::memory_order_relaxed);
   }
-  bool has_object() const { return bits & kHasObject; }
-  bool dead() const { return bits & kDead; }
+  uint8_t queue() const { return load_bits() & kQueueMask; }
+  void set_queue(uint8_t q) {  // writers only
+    bits.store(static_cast<uint8_t>((load_bits() & ~kQueueMask) | q),
+               std::memory_order_relaxed);
+  }
+  bool has_object() const { return load_bits() & kHasObject; }
+  bool dead() const { return load_bits() & kDead; }
   bool long_lengths() const { return short_key_len == kLongLengths; }
 
   char* extra() { return reinterpret_cast<char*>(this + 1); }
@@ -137,7 +147,7 @@ struct ConcurrentStore::Node {
       node->short_value_len = static_cast<uint8_t>(value.bytes.size());
     }
     if (has_object) {
-      node->bits |= kHasObject;
+      node->add_bits(kHasObject);
       new (const_cast<char*>(node->object_at()))
           std::shared_ptr<const void>(std::move(value.object));
     }
@@ -361,11 +371,31 @@ ConcurrentStore::Find(const Table& table, uint64_t hash, std::string_view key) {
 
 namespace {
 
+// ThreadSanitizer does not see liburcu's grace periods (the library is not
+// instrumented): without these annotations it reports every free after
+// urcu_bp_synchronize_rcu() as racing with the readers that finished before
+// it. Each read-side critical section ends with a release on one sync
+// object, and the writer acquires it after the grace period, which is
+// exactly what the grace period guarantees. No code outside TSan builds.
+#if defined(__SANITIZE_THREAD__)
+extern "C" void __tsan_acquire(void* addr);
+extern "C" void __tsan_release(void* addr);
+char g_grace_period_sync;
+void TsanReaderDone() { __tsan_release(&g_grace_period_sync); }
+void TsanGracePeriodEnded() { __tsan_acquire(&g_grace_period_sync); }
+#else
+void TsanReaderDone() {}
+void TsanGracePeriodEnded() {}
+#endif
+
 // Leaves the read-side critical section on every path out of a lookup.
 class ReadSection {
  public:
   ReadSection() { urcu_bp_read_lock(); }
-  ~ReadSection() { urcu_bp_read_unlock(); }
+  ~ReadSection() {
+    TsanReaderDone();
+    urcu_bp_read_unlock();
+  }
   ReadSection(const ReadSection&) = delete;
   ReadSection& operator=(const ReadSection&) = delete;
 };
@@ -476,7 +506,7 @@ void ConcurrentStore::Retire(Node* node) {
     table->slots[i].store(Table::kTombstone, std::memory_order_release);
   }
   if (node->queue() != kNoQueue) Unlink(node);
-  node->bits |= Node::kDead;
+  node->add_bits(Node::kDead);
   --count_;
   retired_.push_back(node);
   retired_free_.push_back(&Node::Free);
@@ -606,7 +636,7 @@ void ConcurrentStore::Insert(Node* node, uint64_t hash) {
       node->slot = static_cast<uint32_t>(i);
       table->slots[i].store(Table::Pack(node, hash), std::memory_order_release);
       if (queue != kNoQueue) Unlink(at);
-      at->bits |= Node::kDead;
+      at->add_bits(Node::kDead);
       retired_.push_back(at);
       retired_free_.push_back(&Node::Free);
       PushHead(queue == kMainQueue ? main_ : small_, node,
@@ -734,6 +764,7 @@ void ConcurrentStore::MaybeReclaim(std::unique_lock<std::mutex>& lock,
   reclaim_now_ = false;
   lock.unlock();
   urcu_bp_synchronize_rcu();  // every reader that could see them is done
+  TsanGracePeriodEnded();
   // Nodes of the common size are kept for reuse (the memory only: their
   // objects are destroyed here, outside the lock, since destructors are
   // user code); the rest is freed.
