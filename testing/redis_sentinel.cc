@@ -118,6 +118,15 @@ void RedisSentinels::WaitUntilHealthy(bool for_failover, int timeout_ms) {
     if (InfoField(info.str, "connected_slaves") != std::to_string(expected)) {
       return "not every replica is connected";
     }
+    // Connected is not enough: ROLE (which DurableCommand reads) lists a
+    // replica only once its sync finished ("state=online" in the master's
+    // slaveN lines).
+    int online = 0;
+    for (size_t at = info.str.find("state=online"); at != std::string::npos;
+         at = info.str.find("state=online", at + 1)) {
+      ++online;
+    }
+    if (online != expected) return "not every replica is online";
     for (auto& other : data_) {
       if (!other->running() || other->port() == master) continue;
       const RedisReply r = AdminCommand(other->port(), {"INFO", "replication"});
