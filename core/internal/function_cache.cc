@@ -252,76 +252,51 @@ bool FunctionCache::Store(const std::string& key, StoredValue value,
   }
 }
 
-void FunctionCache::ReportBackendError(const char* operation,
-                                       const std::exception& e) {
-  CountError();
+void FunctionCache::LogLimited(LogLimit& limit, std::string message) {
   const int64_t now = SteadyNowMs();
-  int64_t last = last_error_log_ms_.load(std::memory_order_relaxed);
+  int64_t last = limit.last_ms.load(std::memory_order_relaxed);
   if ((last != INT64_MIN && now - last < kErrorLogIntervalMs) ||
-      !last_error_log_ms_.compare_exchange_strong(last, now,
-                                                  std::memory_order_relaxed)) {
+      !limit.last_ms.compare_exchange_strong(last, now,
+                                             std::memory_order_relaxed)) {
     // Within the interval, or another thread logs this one.
-    suppressed_logs_.fetch_add(1, std::memory_order_relaxed);
+    limit.suppressed.fetch_add(1, std::memory_order_relaxed);
     return;
   }
   const int64_t suppressed =
-      suppressed_logs_.exchange(0, std::memory_order_relaxed);
-  std::string message = absl::StrCat(
-      operation, " failed: ", e.what(),
-      "; the function is called uncached (fail-open). Errors of this "
-      "function are logged at most every ",
-      kErrorLogIntervalMs / 1000, " s");
+      limit.suppressed.exchange(0, std::memory_order_relaxed);
+  absl::StrAppend(&message, kErrorLogIntervalMs / 1000, " s");
   if (suppressed > 0) {
     absl::StrAppend(&message, " (", suppressed, " more since the last line)");
   }
   Log(LogLevel::kWarning, message, options_.name, options_.backend);
+}
+
+void FunctionCache::ReportBackendError(const char* operation,
+                                       const std::exception& e) {
+  CountError();
+  LogLimited(error_log_,
+             absl::StrCat(operation, " failed: ", e.what(),
+                          "; the function is called uncached (fail-open). "
+                          "Errors of this function are logged at most every "));
 }
 
 void FunctionCache::ReportOversized(size_t bytes) {
   counters_.Add(kOversized);
-  const int64_t now = SteadyNowMs();
-  int64_t last = last_oversized_log_ms_.load(std::memory_order_relaxed);
-  if ((last != INT64_MIN && now - last < kErrorLogIntervalMs) ||
-      !last_oversized_log_ms_.compare_exchange_strong(
-          last, now, std::memory_order_relaxed)) {
-    suppressed_oversized_logs_.fetch_add(1, std::memory_order_relaxed);
-    return;
-  }
-  const int64_t suppressed =
-      suppressed_oversized_logs_.exchange(0, std::memory_order_relaxed);
-  std::string message = absl::StrCat(
-      "a value of ", bytes, " bytes was not stored: larger than ",
-      options_.max_value_bytes,
-      " bytes (CacheOptions::max_value_bytes or CACHE_ALCHEMY_MAX_VALUE_BYTES)"
-      "; the result was returned uncached. Logged at most every ",
-      kErrorLogIntervalMs / 1000, " s per function");
-  if (suppressed > 0) {
-    absl::StrAppend(&message, " (", suppressed, " more since the last line)");
-  }
-  Log(LogLevel::kWarning, message, options_.name, options_.backend);
+  LogLimited(
+      oversized_log_,
+      absl::StrCat("a value of ", bytes, " bytes was not stored: larger than ",
+                   options_.max_value_bytes,
+                   " bytes (CacheOptions::max_value_bytes or "
+                   "CACHE_ALCHEMY_MAX_VALUE_BYTES); the result was "
+                   "returned uncached. Logged at most every "));
 }
 
 void FunctionCache::ReportRefreshError(std::string_view what) {
   counters_.Add(kRefreshErrors);
-  const int64_t now = SteadyNowMs();
-  int64_t last = last_refresh_log_ms_.load(std::memory_order_relaxed);
-  if ((last != INT64_MIN && now - last < kErrorLogIntervalMs) ||
-      !last_refresh_log_ms_.compare_exchange_strong(
-          last, now, std::memory_order_relaxed)) {
-    suppressed_refresh_logs_.fetch_add(1, std::memory_order_relaxed);
-    return;
-  }
-  const int64_t suppressed =
-      suppressed_refresh_logs_.exchange(0, std::memory_order_relaxed);
-  std::string message = absl::StrCat(
-      "background refresh failed: ", std::string(what),
-      "; the cached value stays until it expires. Refresh errors of this "
-      "function are logged at most every ",
-      kErrorLogIntervalMs / 1000, " s");
-  if (suppressed > 0) {
-    absl::StrAppend(&message, " (", suppressed, " more since the last line)");
-  }
-  Log(LogLevel::kWarning, message, options_.name, options_.backend);
+  LogLimited(refresh_log_,
+             absl::StrCat("background refresh failed: ", std::string(what),
+                          "; the cached value stays until it expires. Refresh "
+                          "errors of this function are logged at most every "));
 }
 
 bool FunctionCache::BeginRefresh(const std::string& key) {

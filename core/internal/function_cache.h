@@ -334,16 +334,20 @@ class FunctionCache : public std::enable_shared_from_this<FunctionCache> {
   };
   StripedCounters<kNumCounters> counters_;
   std::atomic<uint64_t> finished_flights_{0};
-  // Steady-clock milliseconds of the last logged backend error.
-  std::atomic<int64_t> last_error_log_ms_{INT64_MIN};
-  // Lines not logged since the last one (rate limit).
-  std::atomic<int64_t> suppressed_logs_{0};
-  // The same for background refresh errors.
-  std::atomic<int64_t> last_refresh_log_ms_{INT64_MIN};
-  std::atomic<int64_t> suppressed_refresh_logs_{0};
-  // The same for values too big to store.
-  std::atomic<int64_t> last_oversized_log_ms_{INT64_MIN};
-  std::atomic<int64_t> suppressed_oversized_logs_{0};
+  // One line per interval for each kind of problem (backend errors,
+  // background refresh errors, values too big to store); the rest counted.
+  struct LogLimit {
+    // Steady-clock milliseconds of the last logged line.
+    std::atomic<int64_t> last_ms{INT64_MIN};
+    // Lines not logged since the last one.
+    std::atomic<int64_t> suppressed{0};
+  };
+  // Logs `message` (with how many lines were suppressed since the last
+  // one) unless `limit` logged one within the interval.
+  void LogLimited(LogLimit& limit, std::string message);
+  LogLimit error_log_;
+  LogLimit refresh_log_;
+  LogLimit oversized_log_;
 
   // Bumped by every clear. A flight remembers the value it saw when it began
   // and stores its result only if no clear happened since.
