@@ -45,6 +45,29 @@ Setup& Shared() {
 
 int Square(int n) { return n * n; }
 
+// A plain hiredis connection with a 2 s connect and command timeout: a
+// stalled server fails the benchmark instead of hanging it.
+redisContext* Connect(int port) {
+  const timeval timeout{2, 0};
+  redisContext* c = redisConnectWithTimeout("127.0.0.1", port, timeout);
+  if (c != nullptr && c->err == 0) redisSetTimeout(c, timeout);
+  return c;
+}
+
+// One command on a raw connection; false (the reply freed) on any error.
+bool RawCommand(redisContext* c, const char* format, const char* key,
+                benchmark::State& state) {
+  auto* r = static_cast<redisReply*>(redisCommand(c, format, key));
+  if (r == nullptr || r->type == REDIS_REPLY_ERROR) {
+    state.SkipWithError(c->err != 0 ? c->errstr : "error reply");
+    if (r != nullptr) freeReplyObject(r);
+    return false;
+  }
+  benchmark::DoNotOptimize(r->str);
+  freeReplyObject(r);
+  return true;
+}
+
 // The wrapped functions, made once (wrapping reads the config's client).
 struct Functions {
   std::function<int(int)> cluster_json, single_json;
@@ -60,12 +83,17 @@ Functions& Fns() {
 void BM_RawGetOnOwningMaster(benchmark::State& state) {
   const std::string key = "raw:{bench}";
   const int port = Shared().cluster->MasterPortOf(ca::RedisKeySlot(key));
-  redisContext* c = redisConnect("127.0.0.1", port);
-  freeReplyObject(redisCommand(c, "SET %s {\"value\":9}", key.c_str()));
+  redisContext* c = Connect(port);
+  if (c == nullptr || c->err != 0 ||
+      !RawCommand(c, "SET %s {\"value\":9}", key.c_str(), state)) {
+    if (c != nullptr && !state.error_occurred()) {
+      state.SkipWithError(c->errstr);
+    }
+    if (c != nullptr) redisFree(c);
+    return;
+  }
   for (auto _ : state) {
-    auto* r = static_cast<redisReply*>(redisCommand(c, "GET %s", key.c_str()));
-    benchmark::DoNotOptimize(r->str);
-    freeReplyObject(r);
+    if (!RawCommand(c, "GET %s", key.c_str(), state)) break;
   }
   redisFree(c);
 }
@@ -122,28 +150,38 @@ void HitsOverManyKeys(benchmark::State& state,
 void RawGets(benchmark::State& state, const std::vector<int>& ports) {
   std::vector<redisContext*> contexts;
   std::vector<std::string> keys;
-  for (size_t i = 0; i < ports.size(); ++i) {
-    contexts.push_back(redisConnect("127.0.0.1", ports[i]));
-    // A key each server owns: on a cluster, the slot's master.
+  bool ok = true;
+  for (size_t i = 0; ok && i < ports.size(); ++i) {
+    contexts.push_back(Connect(ports[i]));
+    if (contexts.back() == nullptr || contexts.back()->err != 0) {
+      contexts.pop_back();
+      state.SkipWithError("cannot connect");
+      ok = false;
+      break;
+    }
+    // A key each server owns: on a cluster, the slot's master (bounded: a
+    // master that owns none of 1,000 keys' slots is an error, not a hang).
     std::string key;
-    for (int n = 0;; ++n) {
-      key = "raw:" + std::to_string(n);
-      if (ports.size() == 1 ||
-          Shared().cluster->MasterPortOf(ca::RedisKeySlot(key)) == ports[i]) {
-        break;
+    for (int n = 0; n < 1000 && key.empty(); ++n) {
+      const std::string candidate = "raw:" + std::to_string(n);
+      if (ports.size() == 1 || Shared().cluster->MasterPortOf(
+                                   ca::RedisKeySlot(candidate)) == ports[i]) {
+        key = candidate;
       }
     }
+    if (key.empty()) {
+      state.SkipWithError("a master owns no slot");
+      ok = false;
+      break;
+    }
     keys.push_back(key);
-    freeReplyObject(
-        redisCommand(contexts[i], "SET %s {\"value\":9}", key.c_str()));
+    ok = RawCommand(contexts[i], "SET %s {\"value\":9}", key.c_str(), state);
   }
   size_t n = state.thread_index();
   for (auto _ : state) {
+    if (!ok) break;
     const size_t i = n++ % contexts.size();
-    auto* r = static_cast<redisReply*>(
-        redisCommand(contexts[i], "GET %s", keys[i].c_str()));
-    benchmark::DoNotOptimize(r->str);
-    freeReplyObject(r);
+    if (!RawCommand(contexts[i], "GET %s", keys[i].c_str(), state)) break;
   }
   state.SetItemsProcessed(state.iterations());
   for (redisContext* c : contexts) redisFree(c);

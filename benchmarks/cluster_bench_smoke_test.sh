@@ -2,9 +2,29 @@
 # Runs cluster_bench ($1) once with a tiny measuring time: it starts its
 # servers, every benchmark runs without error, the json hits stay hits, and
 # a json hit on the cluster costs exactly one round trip.
+# A run normally takes 3 s; one that is still running after 150 s is a
+# hang: its output so far and (with gdb) every thread's stack are printed
+# before it is killed, so that the test log shows where it stopped.
 set -uo pipefail
-out="$("$1" --benchmark_min_time=0.01 2>&1)"
+log="${TEST_TMPDIR:-/tmp}/cluster_bench.out"
+"$1" --benchmark_min_time=0.01 >"$log" 2>&1 &
+pid=$!
+for _ in $(seq 1 1500); do
+  kill -0 "$pid" 2>/dev/null || break
+  sleep 0.1
+done
+if kill -0 "$pid" 2>/dev/null; then
+  echo "FAIL: cluster_bench still running after 150 s; its output so far:"
+  cat "$log"
+  if command -v gdb >/dev/null; then
+    gdb -batch -p "$pid" -ex "thread apply all bt" 2>&1 | tail -n 300
+  fi
+  kill -9 "$pid"
+  exit 1
+fi
+wait "$pid"
 status=$?
+out="$(cat "$log")"
 echo "$out"
 if [ "$status" -ne 0 ]; then echo "FAIL: cluster_bench exited with $status"; exit 1; fi
 if grep -q "ERROR OCCURRED" <<<"$out"; then echo "FAIL: a benchmark reported an error"; exit 1; fi
