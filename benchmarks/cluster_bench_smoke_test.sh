@@ -7,6 +7,16 @@
 # before it is killed, so that the test log shows where it stopped.
 set -uo pipefail
 log="${TEST_TMPDIR:-/tmp}/cluster_bench.out"
+# The plugins are in this test's runfiles (data of //:cache_alchemy), which
+# cluster_bench does not search on its own: RUNFILES_DIR and TEST_SRCDIR
+# name this test's runfiles, not cluster_bench's, and a program honours only
+# its own (docs/plugins.md, section 7). Its own <exe>.runfiles exists only
+# when Bazel happened to build it first.
+plugin_path=""
+for dir in "${TEST_SRCDIR:?}/${TEST_WORKSPACE:-cache_alchemy}"/backends/*/; do
+  plugin_path="${plugin_path:+$plugin_path:}${dir%/}"
+done
+export CACHE_ALCHEMY_PLUGIN_PATH="$plugin_path"
 "$1" --benchmark_min_time=0.01 >"$log" 2>&1 &
 pid=$!
 for _ in $(seq 1 1500); do
