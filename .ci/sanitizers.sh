@@ -40,20 +40,7 @@ tsan_rc=${PIPESTATUS[0]}
 count tsan "$tsan_rc" "$TSAN_TARGETS" --config=tsan "$log" | tee "$log.tsan"
 tsan_count_rc=${PIPESTATUS[0]}
 
-python3 - "$(tail -n 1 "$log.asan")" "$(tail -n 1 "$log.tsan")" <<'PY'
-import re
-import sys
-
-passed = failed = 0
-for line in sys.argv[1:]:
-    m = re.fullmatch(r"(\d+) passed, (\d+) failed", line.strip())
-    if m is None:
-        failed += 1
-        continue
-    passed += int(m.group(1))
-    failed += int(m.group(2))
-print(f"{passed} passed, {failed} failed")
-PY
+python3 .ci/sum_counts.py "$(tail -n 1 "$log.asan")" "$(tail -n 1 "$log.tsan")"
 for rc in "$asan_rc" "$asan_count_rc" "$tsan_rc" "$tsan_count_rc"; do
   [ "$rc" -ne 0 ] && exit 1
 done

@@ -46,11 +46,17 @@ Setup& Shared() {
 int Square(int n) { return n * n; }
 
 // A plain hiredis connection with a 2 s connect and command timeout: a
-// stalled server fails the benchmark instead of hanging it.
-redisContext* Connect(int port) {
+// stalled server fails the benchmark instead of hanging it. Null (the
+// benchmark marked failed) when it cannot connect.
+redisContext* Connect(int port, benchmark::State& state) {
   const timeval timeout{2, 0};
   redisContext* c = redisConnectWithTimeout("127.0.0.1", port, timeout);
-  if (c != nullptr && c->err == 0) redisSetTimeout(c, timeout);
+  if (c == nullptr || c->err != 0) {
+    state.SkipWithError(c == nullptr ? "cannot connect" : c->errstr);
+    if (c != nullptr) redisFree(c);
+    return nullptr;
+  }
+  redisSetTimeout(c, timeout);
   return c;
 }
 
@@ -83,13 +89,10 @@ Functions& Fns() {
 void BM_RawGetOnOwningMaster(benchmark::State& state) {
   const std::string key = "raw:{bench}";
   const int port = Shared().cluster->MasterPortOf(ca::RedisKeySlot(key));
-  redisContext* c = Connect(port);
-  if (c == nullptr || c->err != 0 ||
-      !RawCommand(c, "SET %s {\"value\":9}", key.c_str(), state)) {
-    if (c != nullptr && !state.error_occurred()) {
-      state.SkipWithError(c->errstr);
-    }
-    if (c != nullptr) redisFree(c);
+  redisContext* c = Connect(port, state);
+  if (c == nullptr) return;
+  if (!RawCommand(c, "SET %s {\"value\":9}", key.c_str(), state)) {
+    redisFree(c);
     return;
   }
   for (auto _ : state) {
@@ -152,13 +155,12 @@ void RawGets(benchmark::State& state, const std::vector<int>& ports) {
   std::vector<std::string> keys;
   bool ok = true;
   for (size_t i = 0; ok && i < ports.size(); ++i) {
-    contexts.push_back(Connect(ports[i]));
-    if (contexts.back() == nullptr || contexts.back()->err != 0) {
-      contexts.pop_back();
-      state.SkipWithError("cannot connect");
+    redisContext* c = Connect(ports[i], state);
+    if (c == nullptr) {
       ok = false;
       break;
     }
+    contexts.push_back(c);
     // A key each server owns: on a cluster, the slot's master (bounded: a
     // master that owns none of 1,000 keys' slots is an error, not a hang).
     std::string key;

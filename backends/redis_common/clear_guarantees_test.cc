@@ -91,6 +91,22 @@ class ClearGuaranteesTest
                ? ca::backend_stats(kDistributedMemory)["invalidations_received"]
                : 0;
   }
+  // Clears function `name` in a forked child, whose clear has returned when
+  // it exits; with a pushed backend, then waits until this process has
+  // received the invalidation. Call through ASSERT_NO_FATAL_FAILURE.
+  void ClearInAnotherProcess(const char* name) {
+    const int64_t received = Received();
+    EXPECT_EQ(InChild([&] {
+                auto g = ca::cache({.backend = backend(), .name = name},
+                                   [](int) { return -1; });
+                g.cache_clear();
+                return 0;
+              }),
+              0);
+    if (Pushed()) {
+      ASSERT_TRUE(WaitFor([&] { return Received() > received; }));
+    }
+  }
 
   std::shared_ptr<ca::RedisClient> redis_;
   std::unique_ptr<ca::config::DefaultConfig> config_;
@@ -140,19 +156,8 @@ TEST_P(ClearGuaranteesTest, ClearInAnotherProcessFencesAComputationHere) {
   std::thread caller([&] { first = f(0); });
   source.WaitUntilEntered();
   source.version.store(2);
-  const int64_t received = Received();
-  // Another process changes nothing here but clears: its clear has returned
-  // when the child exits.
-  EXPECT_EQ(InChild([&] {
-              auto g = ca::cache({.backend = backend(), .name = "fence:remote"},
-                                 [](int) { return -1; });
-              g.cache_clear();
-              return 0;
-            }),
-            0);
-  if (Pushed()) {
-    ASSERT_TRUE(WaitFor([&] { return Received() > received; }));
-  }
+  // Another process changes nothing here but clears.
+  ASSERT_NO_FATAL_FAILURE(ClearInAnotherProcess("fence:remote"));
   source.Release();
   caller.join();
   EXPECT_EQ(first, 1);
@@ -172,17 +177,7 @@ TEST_P(ClearGuaranteesTest, ClearInAnotherProcessStopsJoiningAComputationHere) {
   std::thread leader([&] { first = f(0); });
   source.WaitUntilEntered();
   source.version.store(2);
-  const int64_t received = Received();
-  EXPECT_EQ(InChild([&] {
-              auto g = ca::cache({.backend = backend(), .name = "join:remote"},
-                                 [](int) { return -1; });
-              g.cache_clear();
-              return 0;
-            }),
-            0);
-  if (Pushed()) {
-    ASSERT_TRUE(WaitFor([&] { return Received() > received; }));
-  }
+  ASSERT_NO_FATAL_FAILURE(ClearInAnotherProcess("join:remote"));
   // The clear has returned (and reached this process): from now on no
   // call may answer 1.
   int after = 0;
