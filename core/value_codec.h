@@ -26,6 +26,14 @@
 //     never writes that drive rapidjson 1.1.0 into undefined behaviour (a
 //     zero significand such as "0e99", more than 20 significant digits, a
 //     magnitude outside a double's range);
+//   - a scalar or string result (bool, integers up to 64 bits except long
+//     long, float, double, std::string) is read straight from rapidjson
+//     (internal::DecodeJsonDirect): what cereal's JSONInputArchive reads,
+//     without its istream and per-call allocations, and stricter (a number
+//     outside the result type's range is a miss, not a truncated value; a
+//     string keeps the bytes after a NUL, which cereal drops);
+//   - a string holding a NUL byte anywhere else in a JSON value cannot be
+//     stored (Encode throws): cereal's reader would cut it at the NUL;
 //   - binary is read with BoundedBinaryInputArchive
 //     (core/bounded_binary_archive.h): no length prefix is trusted beyond the
 //     bytes left, and a bool byte other than 0/1 is refused. A binary type
@@ -35,12 +43,16 @@
 #ifndef CACHE_ALCHEMY_CORE_VALUE_CODEC_H_
 #define CACHE_ALCHEMY_CORE_VALUE_CODEC_H_
 
+#include <algorithm>
 #include <array>
 #include <bit>
+#include <cstdint>
 #include <cstring>
+#include <limits>
 #include <memory>
 #include <optional>
 #include <sstream>
+#include <stdexcept>
 #include <string>
 #include <string_view>
 #include <type_traits>
@@ -246,6 +258,153 @@ class ReusableInput {
   std::istringstream* stream_ = nullptr;
 };
 
+// The result types read straight from rapidjson (DecodeJsonDirect): those
+// cereal's JSONInputArchive loads from one JSON value with one getter
+// (cereal/archives/json.hpp, the loadValue overloads). Not long long and
+// unsigned long long: cereal writes those as strings.
+template <typename R>
+inline constexpr bool kJsonDirect = std::is_same_v<R, bool> ||
+                                    std::is_same_v<R, std::string> ||
+                                    std::is_same_v<R, float> ||
+                                    std::is_same_v<R, double> ||
+                                    (std::is_integral_v<R> &&
+                                     (sizeof(R) < sizeof(int64_t) ||
+                                      std::is_same_v<R, int64_t> ||
+                                      std::is_same_v<R, uint64_t>));
+
+// `v` as an R, as cereal's loadValue for R reads it (the same getter after
+// the same type check), except that a number outside R's range is false
+// instead of a truncated (for float: undefined) conversion, and a string
+// keeps every byte (cereal assigns the C string, cutting it at a NUL).
+template <typename R, typename JsonValue>
+bool JsonScalar(const JsonValue& v, std::optional<R>* out) {
+  if constexpr (std::is_same_v<R, bool>) {
+    if (!v.IsBool()) return false;
+    out->emplace(v.GetBool());
+  } else if constexpr (std::is_same_v<R, std::string>) {
+    if (!v.IsString()) return false;
+    out->emplace(v.GetString(), v.GetStringLength());
+  } else if constexpr (std::is_floating_point_v<R>) {
+    if (!v.IsNumber()) return false;
+    const double d = v.GetDouble();
+    if constexpr (std::is_same_v<R, float>) {
+      if (d == d &&
+          (d > std::numeric_limits<float>::max() ||
+           d < -std::numeric_limits<float>::max()) &&
+          d != std::numeric_limits<double>::infinity() &&
+          d != -std::numeric_limits<double>::infinity()) {
+        return false;
+      }
+    }
+    out->emplace(static_cast<R>(d));
+  } else if constexpr (std::is_same_v<R, int64_t>) {
+    if (!v.IsInt64()) return false;
+    out->emplace(v.GetInt64());
+  } else if constexpr (std::is_same_v<R, uint64_t>) {
+    if (!v.IsUint64()) return false;
+    out->emplace(v.GetUint64());
+  } else if constexpr (std::is_signed_v<R>) {
+    if (!v.IsInt()) return false;
+    const int n = v.GetInt();
+    if (n < std::numeric_limits<R>::min() ||
+        n > std::numeric_limits<R>::max()) {
+      return false;
+    }
+    out->emplace(static_cast<R>(n));
+  } else {
+    if (!v.IsUint()) return false;
+    const unsigned n = v.GetUint();
+    if (n > std::numeric_limits<R>::max()) return false;
+    out->emplace(static_cast<R>(n));
+  }
+  return true;
+}
+
+// The allocator of DecodeJsonDirect's memory beyond its buffers on the
+// stack (a long string): operator new, so that an allocation that fails is
+// std::bad_alloc (a miss) and tests that count allocations see these.
+struct JsonChunkAllocator {
+  static const bool kNeedFree = true;
+  void* Malloc(size_t size) {
+    return size != 0 ? ::operator new(size) : nullptr;
+  }
+  void* Realloc(void* original, size_t original_size, size_t new_size) {
+    if (new_size == 0) {
+      Free(original);
+      return nullptr;
+    }
+    void* grown = ::operator new(new_size);
+    if (original != nullptr) {
+      std::memcpy(grown, original, std::min(original_size, new_size));
+    }
+    Free(original);
+    return grown;
+  }
+  static void Free(void* p) { ::operator delete(p); }
+};
+
+// Reads `{"value": X}` (as ValueCodec<R>::Encode writes it) into `*out`
+// for a kJsonDirect type, as cereal's JSONInputArchive would (the same
+// rapidjson parse with the flags cereal sets, RAPIDJSON_PARSE_DEFAULT_FLAGS
+// in cereal/archives/json.hpp; the root an object; the first member whose
+// name, as a C string, is "value", which is what cereal's search() finds;
+// other members ignored), but from the bytes themselves and with the
+// document in a buffer on the stack: no istream, no allocation for a small
+// value. False for anything cereal would refuse, and as JsonScalar says.
+// Call JsonPrescan first (rapidjson's recursion and its number bugs).
+// May throw what rapidjson's assertions throw (cereal makes them throw).
+template <typename R>
+bool DecodeJsonDirect(std::string_view json, std::optional<R>* out) {
+  using Pool = rapidjson::MemoryPoolAllocator<JsonChunkAllocator>;
+  // The document's values (a one-member object; short strings sit inside
+  // the value), and the parse stacks: the document's and its reader's, 256
+  // bytes each at first.
+  alignas(8) char values[256];
+  alignas(8) char stacks[768];
+  constexpr size_t kChunk = 4096;  // beyond the buffers, for long strings
+  JsonChunkAllocator chunks;
+  Pool value_pool(values, sizeof(values), kChunk, &chunks);
+  Pool stack_pool(stacks, sizeof(stacks), kChunk, &chunks);
+  rapidjson::GenericDocument<rapidjson::UTF8<>, Pool, Pool> document(
+      &value_pool, 256, &stack_pool);
+  document.Parse(json.data(), json.size());
+  if (document.HasParseError() || !document.IsObject()) return false;
+  // By index: comparing rapidjson's member iterators is ambiguous in C++20.
+  const auto members = document.MemberBegin();
+  for (rapidjson::SizeType i = 0; i < document.MemberCount(); ++i) {
+    if (std::strcmp(members[i].name.GetString(), "value") == 0) {
+      return JsonScalar<R>(members[i].value, out);
+    }
+  }
+  return false;
+}
+
+// Reads `{"value": X}` into `*out` through cereal's JSONInputArchive (every
+// other type). Throws what cereal throws for a value it cannot read.
+template <typename R>
+bool DecodeJsonWithCereal(std::string_view json, std::optional<R>* out) {
+  ReusableInput input(json);
+  R value{};
+  cereal::JSONInputArchive archive(input.stream());
+  archive(cereal::make_nvp("value", value));
+  out->emplace(std::move(value));
+  return true;
+}
+
+// True if the JSON text `json` (as rapidjson writes it) holds a string with
+// a NUL byte: the escape backslash-u0000, that is "u0000" after an odd run
+// of backslashes (the last one starts the escape; after an even run the
+// backslashes are escaped ones and "u0000" is text).
+inline bool JsonHasNul(std::string_view json) {
+  for (size_t at = json.find("u0000"); at != std::string_view::npos;
+       at = json.find("u0000", at + 1)) {
+    size_t slashes = 0;
+    while (slashes < at && json[at - 1 - slashes] == '\\') ++slashes;
+    if (slashes % 2 == 1) return true;
+  }
+  return false;
+}
+
 }  // namespace internal
 
 // Encodes and decodes values of type `R` in each `ValueFormat`.
@@ -278,7 +437,10 @@ struct ValueCodec {
     return false;
   }
 
-  // Makes the backend's form of `object`. Throws what cereal throws.
+  // Makes the backend's form of `object`. Throws what cereal throws, and
+  // std::invalid_argument for a JSON value that would not read back the same
+  // (a NUL byte in a string inside it, internal::JsonHasNul; a std::string
+  // result itself may hold NULs).
   static StoredValue Encode(ValueFormat format,
                             const std::shared_ptr<const R>& object) {
     StoredValue stored;
@@ -294,9 +456,20 @@ struct ValueCodec {
     std::ostringstream out;
     if (format == ValueFormat::kJson) {
       if constexpr (kJson) {
-        cereal::JSONOutputArchive archive(
-            out, cereal::JSONOutputArchive::Options::NoIndent());
-        archive(cereal::make_nvp("value", *object));
+        {
+          cereal::JSONOutputArchive archive(
+              out, cereal::JSONOutputArchive::Options::NoIndent());
+          archive(cereal::make_nvp("value", *object));
+        }
+        if constexpr (!internal::kJsonDirect<R>) {
+          if (internal::JsonHasNul(out.view())) {
+            throw std::invalid_argument(
+                "a string in this value holds a NUL byte, which cereal's JSON "
+                "reader would cut off: not stored in a JSON backend (return "
+                "std::string itself, or use a binary backend such as "
+                "cache_alchemy.backends.pickle.PickleCache)");
+          }
+        }
       }
     } else {
       if constexpr (kBinary) {
@@ -334,12 +507,13 @@ struct ValueCodec {
           if (!internal::JsonPrescan(stored.bytes, kMaxJsonDepth)) {
             return false;
           }
-          internal::ReusableInput input(stored.bytes);
-          R value{};
-          cereal::JSONInputArchive archive(input.stream());
-          archive(cereal::make_nvp("value", value));
-          out->emplace(std::move(value));
-          return true;
+          if constexpr (internal::kJsonDirect<R>) {
+            if (internal::DecodeJsonDirect(stored.bytes, out)) return true;
+            out->reset();
+            return false;
+          } else {
+            return internal::DecodeJsonWithCereal(stored.bytes, out);
+          }
         }
       } else if (format == ValueFormat::kBinary) {
         if constexpr (kBinary) {

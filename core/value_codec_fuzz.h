@@ -4,8 +4,9 @@
 // The body shared by the ValueCodec fuzz targets (value_codec_json_fuzz.cc,
 // value_codec_binary_fuzz.cc): stored bytes are hostile input, so decoding
 // them as any result type must be a miss or a value, never a crash, a hang
-// or a huge allocation; and a value that decodes must survive another
-// encode/decode round trip unchanged.
+// or a huge allocation; a value that decodes must survive another
+// encode/decode round trip unchanged; and for an int or a std::string, the
+// direct JSON reader must read what cereal's reads (CompareJsonReaders).
 //
 // Input: the first byte picks the result type, the rest is the stored value.
 
@@ -58,6 +59,35 @@ void DecodeAndRoundTrip(ValueFormat format, const std::string& bytes) {
   if (!(*second == *value)) std::abort();
 }
 
+// For a result type read straight from rapidjson (internal::kJsonDirect):
+// that reader and cereal's read the same JSON the same way, except that a
+// string keeps its bytes after a NUL (cereal cuts it there).
+template <typename R>
+void CompareJsonReaders(const std::string& bytes) {
+  if constexpr (internal::kJsonDirect<R>) {
+    if (!internal::JsonPrescan(bytes, kMaxJsonDepth)) return;
+    std::optional<R> direct;
+    std::optional<R> cereal;
+    try {
+      if (!internal::DecodeJsonDirect<R>(bytes, &direct)) direct.reset();
+    } catch (const std::exception&) {
+      direct.reset();
+    }
+    try {
+      if (!internal::DecodeJsonWithCereal<R>(bytes, &cereal)) cereal.reset();
+    } catch (const std::exception&) {
+      cereal.reset();
+    }
+    if (direct.has_value() != cereal.has_value()) std::abort();
+    if (!direct.has_value()) return;
+    if constexpr (std::is_same_v<R, std::string>) {
+      if (direct->substr(0, direct->find('\0')) != *cereal) std::abort();
+    } else if (!(*direct == *cereal)) {
+      std::abort();
+    }
+  }
+}
+
 inline int DecodeAsEveryType(ValueFormat format, const uint8_t* data,
                              size_t size) {
   if (size == 0) return 0;
@@ -65,9 +95,11 @@ inline int DecodeAsEveryType(ValueFormat format, const uint8_t* data,
   switch (data[0] % 8) {
     case 0:
       DecodeAndRoundTrip<int>(format, bytes);
+      if (format == ValueFormat::kJson) CompareJsonReaders<int>(bytes);
       break;
     case 1:
       DecodeAndRoundTrip<std::string>(format, bytes);
+      if (format == ValueFormat::kJson) CompareJsonReaders<std::string>(bytes);
       break;
     case 2:
       DecodeAndRoundTrip<std::vector<std::string>>(format, bytes);

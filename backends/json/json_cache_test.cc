@@ -63,6 +63,35 @@ TEST_F(JsonCacheTest, CorruptValueIsAMissAndIsOverwritten) {
   EXPECT_EQ(f.errors(), 3);  // each undecodable value is counted
 }
 
+// cereal's JSON reader cut strings at a NUL: a std::string result holding
+// one came back shortened on every hit (a wrong value). Now it comes back
+// whole, and a value it would still cut (a NUL inside a vector's string) is
+// not stored at all: every call computes, each counted as an error.
+TEST_F(JsonCacheTest, StringsWithNulBytesComeBackWholeOrAreNotStored) {
+  int calls = 0;
+  auto text = ca::json_cache({.name = "nul:text"}, [&calls](int n) {
+    ++calls;
+    return std::string("a\0b", 3) + std::to_string(n);
+  });
+  EXPECT_EQ(text(1), std::string("a\0b1", 4));
+  EXPECT_EQ(text(1), std::string("a\0b1", 4));  // the hit
+  EXPECT_EQ(calls, 1);
+  auto words = ca::json_cache({.name = "nul:words"}, [&calls](int n) {
+    ++calls;
+    return std::vector<std::string>{std::string("x\0y", 3), std::to_string(n)};
+  });
+  calls = 0;
+  for (int i = 0; i < 3; ++i) {
+    EXPECT_EQ(words(2),
+              (std::vector<std::string>{std::string("x\0y", 3), "2"}));
+  }
+  EXPECT_EQ(calls, 3);  // never served cut
+  EXPECT_EQ(words.errors(), 3);
+  EXPECT_FALSE(words.put({std::string("\0", 1)}, 3));
+  EXPECT_TRUE(words.put({"no nul"}, 3));
+  EXPECT_EQ(words(3), (std::vector<std::string>{"no nul"}));
+}
+
 TEST_F(JsonCacheTest, MissIsOneLookupAndOneStore) {
   auto f = ca::json_cache({.name = "trips"}, [](int n) { return n; });
   f(0);  // the first store of the process also loads the script
