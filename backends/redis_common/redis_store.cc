@@ -4,13 +4,16 @@
 
 #include <algorithm>
 #include <array>
+#include <charconv>
 #include <mutex>
 #include <stdexcept>
+#include <string>
+#include <system_error>
 #include <utility>
+#include <vector>
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/strings/match.h"
-#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "core/redis_key_slot.h"
 #include "core/strict_key.h"
@@ -351,8 +354,12 @@ namespace {
 // no store can match, so stores of the bucket are refused until a clear.
 uint64_t ParseGeneration(const RedisReply& reply) {
   if (reply.type != RedisReply::Type::kString) return 0;
+  // Digits only, as INCR writes them (std::from_chars: no whitespace or
+  // sign, and a tenth of absl::SimpleAtoi's instructions on every hit).
   uint64_t generation = 0;
-  if (!absl::SimpleAtoi(reply.str, &generation) || generation == 0) {
+  const char* end = reply.str.data() + reply.str.size();
+  const auto [at, error] = std::from_chars(reply.str.data(), end, generation);
+  if (error != std::errc() || at != end || generation == 0) {
     return ~uint64_t{0};
   }
   return generation;
@@ -364,8 +371,14 @@ std::optional<std::string> RedisStore::Get(const std::string& key,
                                            uint64_t* generation) {
   Register();
   const Bucket& bucket = BucketOf(key);
-  RedisReply reply =
-      client_->Command({"MGET", bucket.values + key, bucket.generation});
+  // Built in place: from an initializer list each argument would be built
+  // and then copied (every hit runs this).
+  std::vector<std::string> mget(3);
+  mget[0] = "MGET";
+  mget[1].reserve(bucket.values.size() + key.size());
+  mget[1].append(bucket.values).append(key);
+  mget[2] = bucket.generation;
+  RedisReply reply = client_->Command(mget);
   if (reply.type != RedisReply::Type::kArray || reply.elements.size() != 2) {
     Fail("MGET", reply.str);
   }

@@ -9,10 +9,12 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <charconv>
 #include <chrono>
 #include <cstring>
 #include <mutex>
 #include <stdexcept>
+#include <string>
 #include <utility>
 #include <vector>
 
@@ -191,18 +193,41 @@ timeval ToTimeval(int ms) {
   return tv;
 }
 
-// Queues one command (binary-safe arguments) on `ctx`.
+// Queues one command (binary-safe arguments) on `ctx`, in the Redis
+// protocol (RESP: "*N\r\n", then "$LEN\r\nARG\r\n" per argument, as
+// hiredis's redisFormatCommandArgv writes it), formatted here in one buffer
+// (on the stack for a command of up to 1 KiB) and handed over with
+// redisAppendFormattedCommand. hiredis's redisAppendCommandArgv builds the
+// same bytes with sds and sdscatfmt: about 3,000 instructions for the
+// 3-argument MGET of every hit (callgrind), most of a hit's client work
+// beyond the socket calls.
 void AppendArgv(redisContext* ctx, const std::vector<std::string>& cmd) {
-  std::vector<const char*> argv;
-  std::vector<size_t> lens;
-  argv.reserve(cmd.size());
-  lens.reserve(cmd.size());
-  for (const auto& a : cmd) {
-    argv.push_back(a.data());
-    lens.push_back(a.size());
+  constexpr size_t kNumber = 24;  // "*" or "$", 20 digits, "\r\n"
+  size_t total = kNumber;
+  for (const std::string& arg : cmd) total += kNumber + arg.size() + 2;
+  char small[1024];
+  std::string large;
+  char* out = small;
+  if (total > sizeof(small)) {
+    large.resize(total);
+    out = large.data();
   }
-  redisAppendCommandArgv(ctx, static_cast<int>(argv.size()), argv.data(),
-                         lens.data());
+  char* const start = out;
+  auto header = [&out](char kind, size_t n) {
+    *out++ = kind;
+    out = std::to_chars(out, out + 20, n).ptr;
+    *out++ = '\r';
+    *out++ = '\n';
+  };
+  header('*', cmd.size());
+  for (const std::string& arg : cmd) {
+    header('$', arg.size());
+    if (!arg.empty()) std::memcpy(out, arg.data(), arg.size());
+    out += arg.size();
+    *out++ = '\r';
+    *out++ = '\n';
+  }
+  redisAppendFormattedCommand(ctx, start, static_cast<size_t>(out - start));
 }
 
 // Sends one command and reads its reply (the caller frees it); null when

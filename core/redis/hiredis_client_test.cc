@@ -135,6 +135,32 @@ TEST(RedisClientTest, CommandsAreBinarySafe) {
   RedisReply error = client->Command({"NOSUCHCOMMAND"});
   EXPECT_TRUE(error.is_error());
   EXPECT_THAT(error.str, HasSubstr("unknown command"));
+  // The client formats the protocol itself (hiredis_client.cc, AppendArgv):
+  // empty arguments, arguments that look like the protocol, a command
+  // longer than its 1 KiB stack buffer (one long value; many arguments),
+  // and pipelined commands of both sizes.
+  const std::string protocol_like("*2\r\n$3\r\nGET\r\n", 18);
+  EXPECT_EQ(client->Command({"SET", protocol_like, ""}).type,
+            RedisReply::Type::kStatus);
+  EXPECT_EQ(client->Command({"GET", protocol_like}).str, "");
+  EXPECT_EQ(client->Command({"STRLEN", protocol_like}).integer, 0);
+  std::string big(1 << 20, 'x');
+  for (size_t i = 0; i < big.size(); i += 997) big[i] = static_cast<char>(i);
+  EXPECT_EQ(client->Command({"SET", "big", big}).type,
+            RedisReply::Type::kStatus);
+  EXPECT_EQ(client->Command({"GET", "big"}).str, big);
+  std::vector<std::string> mset = {"MSET"};
+  for (int i = 0; i < 200; ++i) {
+    mset.push_back("k" + std::to_string(i));
+    mset.push_back(std::string(i % 7, '\0') + std::to_string(i));
+  }
+  EXPECT_EQ(client->Command(mset).type, RedisReply::Type::kStatus);
+  std::vector<RedisReply> replies = client->Pipeline(
+      {{"GET", "k199"}, {"SET", "big2", big}, {"GET", "k3"}, {"GET", "big2"}});
+  ASSERT_EQ(replies.size(), 4u);
+  EXPECT_EQ(replies[0].str, std::string(3, '\0') + "199");
+  EXPECT_EQ(replies[2].str, std::string(3, '\0') + "3");
+  EXPECT_EQ(replies[3].str, big);
 }
 
 TEST(RedisClientTest, PipelineIsOneRoundTrip) {
