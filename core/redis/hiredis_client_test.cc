@@ -139,7 +139,7 @@ TEST(RedisClientTest, CommandsAreBinarySafe) {
   // empty arguments, arguments that look like the protocol, a command
   // longer than its 1 KiB stack buffer (one long value; many arguments),
   // and pipelined commands of both sizes.
-  const std::string protocol_like("*2\r\n$3\r\nGET\r\n", 18);
+  const std::string protocol_like("*2\r\n$3\r\nGET\r\n$1\r\n");
   EXPECT_EQ(client->Command({"SET", protocol_like, ""}).type,
             RedisReply::Type::kStatus);
   EXPECT_EQ(client->Command({"GET", protocol_like}).str, "");
