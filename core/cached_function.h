@@ -822,10 +822,7 @@ class CachedFunction<R(Args...)> {
     if constexpr (std::is_same_v<U, bool>) {
       out[(*size)++] = arg ? '\1' : '\0';
     } else if constexpr (std::is_floating_point_v<U>) {
-      U v = arg;
-      if (v == U(0)) v = U(0);
-      if (std::isnan(v)) v = std::numeric_limits<U>::quiet_NaN();
-      std::memcpy(out + *size, &v, kWidth);
+      std::memcpy(out + *size, &arg, kWidth);  // the bits, as KeyWriter
       *size += kWidth;
     } else if constexpr (std::is_enum_v<U>) {
       const auto v = static_cast<std::underlying_type_t<U>>(arg);
@@ -853,14 +850,7 @@ class CachedFunction<R(Args...)> {
       std::memcpy(p, word.data(), word.size());
       p += word.size();
     } else if constexpr (std::is_floating_point_v<U>) {
-      U v = arg;
-      if (v == U(0)) v = U(0);
-      if (std::isnan(v)) {
-        std::memcpy(p, "nan", 3);
-        p += 3;
-      } else {
-        p = std::to_chars(p, end, v).ptr;
-      }
+      p = internal::FloatKeyText(arg, p, end);
     } else if constexpr (std::is_enum_v<U>) {
       p = std::to_chars(p, end, static_cast<std::underlying_type_t<U>>(arg))
               .ptr;

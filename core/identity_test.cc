@@ -2,7 +2,11 @@
 // between different argument or result types, wrappers without an explicit
 // name never share entries, and keys are deterministic.
 
+#include <bit>
+#include <cmath>
+#include <cstdint>
 #include <cstring>
+#include <limits>
 #include <string>
 
 #include "cache_alchemy/cache_alchemy.h"
@@ -136,6 +140,45 @@ TEST(IdentityTest, LongDoubleKeysIgnorePaddingBytes) {
   // Distinct values stay distinct keys.
   EXPECT_EQ(f(1.5L + 1e-18L), (1.5L + 1e-18L) * 2);
   EXPECT_EQ(calls, 2);
+}
+
+// Found reviewing the key encoder: -0.0 was keyed as 0.0 and every NaN as
+// one NaN, so a function that tells them apart got the other's result back
+// (1/x cached at 0.0 answered +inf for -0.0; copysign(1, x) cached at NaN
+// answered 1 for -NaN). Arguments are keyed by what the function can see:
+// a float's or double's bits, in both key formats.
+TEST(IdentityTest, FloatingArgumentsTheFunctionCanTellApartNeverShare) {
+  const double nan = std::numeric_limits<double>::quiet_NaN();
+  const double payload = std::bit_cast<double>(
+      std::bit_cast<uint64_t>(nan) | uint64_t{1});  // another quiet NaN
+  for (bool strict : {false, true}) {
+    SCOPED_TRACE(strict ? "strict" : "fast");
+    auto inverse = ca::cache({.strict = strict, .backend = kMemory},
+                             [](double x) { return 1 / x; });
+    EXPECT_EQ(inverse(0.0), std::numeric_limits<double>::infinity());
+    EXPECT_EQ(inverse(-0.0), -std::numeric_limits<double>::infinity());
+    EXPECT_EQ(inverse(0.0), std::numeric_limits<double>::infinity());
+    auto sign = ca::cache({.strict = strict, .backend = kMemory},
+                          [](double x) { return std::copysign(1.0, x); });
+    EXPECT_EQ(sign(nan), 1.0);
+    EXPECT_EQ(sign(-nan), -1.0);
+    auto bits = ca::cache({.strict = strict, .backend = kMemory},
+                          [](double x) { return std::bit_cast<uint64_t>(x); });
+    EXPECT_EQ(bits(nan), std::bit_cast<uint64_t>(nan));
+    EXPECT_EQ(bits(payload), std::bit_cast<uint64_t>(payload));
+    auto inverse_f = ca::cache({.strict = strict, .backend = kMemory},
+                               [](float x) { return 1 / x; });
+    EXPECT_EQ(inverse_f(0.0f), std::numeric_limits<float>::infinity());
+    EXPECT_EQ(inverse_f(-0.0f), -std::numeric_limits<float>::infinity());
+    auto inverse_l = ca::cache({.strict = strict, .backend = kMemory},
+                               [](long double x) { return 1 / x; });
+    EXPECT_EQ(inverse_l(0.0L), std::numeric_limits<long double>::infinity());
+    EXPECT_EQ(inverse_l(-0.0L), -std::numeric_limits<long double>::infinity());
+    auto sign_l = ca::cache({.strict = strict, .backend = kMemory},
+                            [](long double x) { return std::signbit(x); });
+    EXPECT_FALSE(sign_l(std::numeric_limits<long double>::quiet_NaN()));
+    EXPECT_TRUE(sign_l(-std::numeric_limits<long double>::quiet_NaN()));
+  }
 }
 
 }  // namespace

@@ -34,6 +34,7 @@
 #define CACHE_ALCHEMY_CORE_KEY_ENCODER_H_
 
 #include <array>
+#include <bit>
 #include <charconv>
 #include <cmath>
 #include <cstdint>
@@ -101,6 +102,32 @@ struct HasUserEncoding<
     T, std::void_t<decltype(EncodeCacheKey(std::declval<KeyWriter&>(),
                                            std::declval<const T&>()))>>
     : std::true_type {};
+
+// The text of a floating-point argument in text keys, at `p` (at most 32
+// bytes; returns the end): the shortest text that reads back exactly, so
+// "-0" for -0.0; for a NaN "nan" or "-nan", then for a float's or double's
+// NaN whose payload is not the default quiet NaN's, its bits
+// ("nan:0x7ff8000000000001"). Distinct arguments stay distinct, as in the
+// binary form, which keys a float or a double by its bits. A long double
+// NaN's payload is not kept (std::to_chars prints none).
+template <typename U>
+char* FloatKeyText(U value, char* p, char* end) {
+  if (!std::isnan(value)) return std::to_chars(p, end, value).ptr;
+  const std::string_view word = std::signbit(value) ? "-nan" : "nan";
+  std::memcpy(p, word.data(), word.size());
+  p += word.size();
+  if constexpr (sizeof(U) == 4 || sizeof(U) == 8) {
+    using Bits = std::conditional_t<sizeof(U) == 4, uint32_t, uint64_t>;
+    const Bits bits = std::bit_cast<Bits>(value);
+    const Bits quiet = std::bit_cast<Bits>(
+        std::copysign(std::numeric_limits<U>::quiet_NaN(), value));
+    if (bits != quiet) {
+      std::memcpy(p, ":0x", 3);
+      p = std::to_chars(p + 3, end, bits, 16).ptr;
+    }
+  }
+  return p;
+}
 
 }  // namespace internal
 
@@ -226,20 +253,18 @@ void KeyWriter::AddOne(const T& value) {
     AddRaw(value);
   } else if constexpr (std::is_same_v<U, long double>) {
     // Not bytewise: an x87 long double has 6 bytes of padding, which hold
-    // whatever the stack held. The shortest round-trip text is exact.
-    long double v = value;
-    if (v == 0) v = 0;
-    if (std::isnan(v)) v = std::numeric_limits<long double>::quiet_NaN();
+    // whatever the stack held. The shortest round-trip text is exact and
+    // keeps the sign of a zero or a NaN ("-0", "-nan"); NaN payloads are
+    // not kept (to_chars prints none).
     char buf[128];
-    const std::to_chars_result r = std::to_chars(buf, buf + sizeof(buf), v);
+    const std::to_chars_result r = std::to_chars(buf, buf + sizeof(buf), value);
     AddBytes(std::string_view(buf, r.ptr - buf));
   } else if constexpr (std::is_floating_point_v<U>) {
     static_assert(sizeof(U) == 4 || sizeof(U) == 8,
                   "cache_alchemy: a floating type with padding bytes");
-    U v = value;
-    if (v == U(0)) v = U(0);  // -0.0 and 0.0 compare equal: one key
-    if (std::isnan(v)) v = std::numeric_limits<U>::quiet_NaN();
-    AddRaw(v);
+    // The bits: -0.0 is not 0.0 and every NaN is its own key, since a
+    // function can tell them apart (1/x, copysign, signbit).
+    AddRaw(value);
   } else if constexpr (std::is_enum_v<U>) {
     AddRaw(static_cast<std::underlying_type_t<U>>(value));
   } else if constexpr (std::is_same_v<U, std::string> ||
@@ -299,13 +324,8 @@ void KeyWriter::AddOneText(const T& value) {
     AppendNumber(value);
   } else if constexpr (std::is_floating_point_v<U>) {
     Separate();
-    U v = value;
-    if (v == U(0)) v = U(0);
-    if (std::isnan(v)) {
-      out_->append("nan");
-    } else {
-      AppendNumber(v);  // shortest text that reads back exactly
-    }
+    char buf[48];
+    out_->append(buf, internal::FloatKeyText(value, buf, buf + sizeof(buf)));
   } else if constexpr (std::is_enum_v<U>) {
     Separate();
     AppendNumber(static_cast<std::underlying_type_t<U>>(value));

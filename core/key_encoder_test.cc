@@ -1,7 +1,9 @@
 #include "core/key_encoder.h"
 
 #include <array>
+#include <bit>
 #include <cmath>
+#include <cstdint>
 #include <limits>
 #include <map>
 #include <optional>
@@ -75,10 +77,18 @@ TEST(KeyEncoderTest, ScalarsAreFixedWidthAndDistinct) {
   EXPECT_NE(Key(Color::kGreen), Key(Color::kRed));
 }
 
-TEST(KeyEncoderTest, FloatingPointNormalizesZeroAndNan) {
-  EXPECT_EQ(Key(0.0), Key(-0.0));
-  EXPECT_EQ(Key(std::nan("1")), Key(std::nan("2")));
+// Keys are what the function can see: -0.0 is not 0.0 (1/x tells them
+// apart), nor one NaN another (copysign, the bits).
+TEST(KeyEncoderTest, FloatingPointKeysAreTheBits) {
+  EXPECT_NE(Key(0.0), Key(-0.0));
+  EXPECT_NE(Key(0.0f), Key(-0.0f));
+  EXPECT_NE(Key(std::nan("1")), Key(std::nan("2")));
+  EXPECT_NE(Key(std::nan("")), Key(-std::nan("")));
+  EXPECT_EQ(Key(std::nan("")), Key(std::nan("")));
   EXPECT_NE(Key(1.5), Key(2.5));
+  EXPECT_NE(Key(0.0L), Key(-0.0L));
+  EXPECT_NE(Key(std::nanl("")), Key(-std::nanl("")));
+  EXPECT_EQ(Key(std::nanl("")), Key(std::nanl("")));
 }
 
 TEST(KeyEncoderTest, OptionalTagsPresence) {
@@ -126,8 +136,8 @@ TEST(TextKeyTest, ReadsAsTheArguments) {
   EXPECT_EQ(Text(2), "2");
   EXPECT_EQ(Text(-17, 3u), "-17,3");
   EXPECT_EQ(Text(true, false), "true,false");
-  EXPECT_EQ(Text(1.5, -0.0, 0.1), "1.5,0,0.1");
-  EXPECT_EQ(Text(std::nan("1")), "nan");
+  EXPECT_EQ(Text(1.5, -0.0, 0.1), "1.5,-0,0.1");
+  EXPECT_EQ(Text(std::numeric_limits<double>::quiet_NaN()), "nan");
   EXPECT_EQ(Text(Color::kGreen), "1");
   EXPECT_EQ(Text(std::string("bob")), "\"bob\"");
   EXPECT_EQ(Text(std::optional<int>(), std::optional<int>(5)), "null,5");
@@ -167,8 +177,18 @@ TEST(TextKeyTest, NeverCollides) {
   EXPECT_EQ(Text(OO(std::optional<int>(3))), "?3");
   EXPECT_NE(Text(user::Point{1, 2, "ab"}, S("c")),
             Text(user::Point{1, 2, "a"}, S("bc")));
-  // Floating point: every value its own text, zero and NaN normalized.
-  EXPECT_EQ(Text(0.0), Text(-0.0));
+  // Floating point: every value its own text, the sign of a zero or a NaN
+  // and a NaN's payload included.
+  EXPECT_NE(Text(0.0), Text(-0.0));
+  EXPECT_EQ(Text(-0.0), "-0");
+  EXPECT_EQ(Text(std::numeric_limits<double>::quiet_NaN()), "nan");
+  EXPECT_EQ(Text(-std::numeric_limits<double>::quiet_NaN()), "-nan");
+  EXPECT_EQ(Text(std::bit_cast<double>(uint64_t{0x7ff8000000000001})),
+            "nan:0x7ff8000000000001");
+  EXPECT_EQ(Text(std::bit_cast<float>(uint32_t{0xffc00002})),
+            "-nan:0xffc00002");
+  EXPECT_EQ(Text(-std::numeric_limits<float>::quiet_NaN()), "-nan");
+  EXPECT_NE(Text(0.0L), Text(-0.0L));
   EXPECT_NE(Text(0.1), Text(0.1 + 1e-17));
   EXPECT_NE(Text(1.5L), Text(1.5L + 1e-18L));
 }
@@ -197,7 +217,7 @@ TEST(StrictKeyTest, TextSegmentsSplitOutsideQuotes) {
 }
 
 TEST(KeyEncoderTest, LongDoubleIsExactAndSelfDelimiting) {
-  EXPECT_EQ(Key(0.0L), Key(-0.0L));
+  EXPECT_NE(Key(0.0L), Key(-0.0L));
   EXPECT_NE(Key(1.5L), Key(1.5L + 1e-18L));
   EXPECT_NE(Key(1.5L, 2.0L), Key(1.5L + 1e-18L, 2.0L));
 }
