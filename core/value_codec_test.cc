@@ -20,6 +20,7 @@
 #include <variant>
 #include <vector>
 
+#include "core/value_codec_fuzz.h"
 #include "gtest/gtest.h"
 
 // The largest single allocation made while `g_tracking` is set, and how
@@ -322,25 +323,7 @@ TEST(ValueCodecTest, ZeroByteElementsBeyondTheInputAreAMiss) {
 namespace cache_alchemy {
 namespace {
 
-// Runs both JSON readers on `json` (after the pre-scan, as Decode does);
-// an exception from cereal counts as a miss, as in Decode.
-template <typename R>
-std::pair<std::optional<R>, std::optional<R>> BothReaders(
-    const std::string& json) {
-  std::optional<R> direct, cereal;
-  if (!internal::JsonPrescan(json, kMaxJsonDepth)) return {};
-  try {
-    if (!internal::DecodeJsonDirect<R>(json, &direct)) direct.reset();
-  } catch (const std::exception&) {
-    direct.reset();
-  }
-  try {
-    if (!internal::DecodeJsonWithCereal<R>(json, &cereal)) cereal.reset();
-  } catch (const std::exception&) {
-    cereal.reset();
-  }
-  return {direct, cereal};
-}
+using fuzz::ReadJsonBothWays;
 
 // The direct reader of scalar and string results reads exactly what
 // cereal's JSONInputArchive reads (the two differ only as the next tests
@@ -401,32 +384,32 @@ TEST(ValueCodecTest, DirectJsonReaderReadsWhatCerealReads) {
   for (const std::string& json : documents) {
     SCOPED_TRACE(json);
     {
-      auto [direct, cereal] = BothReaders<int>(json);
+      auto [direct, cereal] = ReadJsonBothWays<int>(json);
       EXPECT_EQ(direct, cereal);
     }
     {
-      auto [direct, cereal] = BothReaders<int64_t>(json);
+      auto [direct, cereal] = ReadJsonBothWays<int64_t>(json);
       EXPECT_EQ(direct, cereal);
     }
     {
-      auto [direct, cereal] = BothReaders<uint64_t>(json);
+      auto [direct, cereal] = ReadJsonBothWays<uint64_t>(json);
       EXPECT_EQ(direct, cereal);
     }
     {
-      auto [direct, cereal] = BothReaders<unsigned>(json);
+      auto [direct, cereal] = ReadJsonBothWays<unsigned>(json);
       EXPECT_EQ(direct, cereal);
     }
     {
-      auto [direct, cereal] = BothReaders<bool>(json);
+      auto [direct, cereal] = ReadJsonBothWays<bool>(json);
       EXPECT_EQ(direct, cereal);
     }
     {
-      auto [direct, cereal] = BothReaders<double>(json);
+      auto [direct, cereal] = ReadJsonBothWays<double>(json);
       ASSERT_EQ(direct.has_value(), cereal.has_value());
       if (direct && *direct == *direct) EXPECT_EQ(*direct, *cereal);
     }
     {
-      auto [direct, cereal] = BothReaders<std::string>(json);
+      auto [direct, cereal] = ReadJsonBothWays<std::string>(json);
       EXPECT_EQ(direct, cereal);
     }
   }
