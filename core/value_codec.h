@@ -46,6 +46,7 @@
 #include <algorithm>
 #include <array>
 #include <bit>
+#include <cmath>
 #include <cstdint>
 #include <cstring>
 #include <limits>
@@ -288,11 +289,7 @@ bool JsonScalar(const JsonValue& v, std::optional<R>* out) {
     if (!v.IsNumber()) return false;
     const double d = v.GetDouble();
     if constexpr (std::is_same_v<R, float>) {
-      if (d == d &&
-          (d > std::numeric_limits<float>::max() ||
-           d < -std::numeric_limits<float>::max()) &&
-          d != std::numeric_limits<double>::infinity() &&
-          d != -std::numeric_limits<double>::infinity()) {
+      if (std::isfinite(d) && std::abs(d) > std::numeric_limits<float>::max()) {
         return false;
       }
     }
