@@ -269,6 +269,15 @@ int RedisCluster::MigrateKeys(const SlotMigration& m, int count) {
   return static_cast<int>(keys.elements.size());
 }
 
+void RedisCluster::MigrateTheseKeys(const SlotMigration& m,
+                                    const std::vector<std::string>& keys) {
+  std::vector<std::string> migrate = {
+      "MIGRATE", "127.0.0.1", std::to_string(m.to_port), "", "0",
+      "5000",    "KEYS"};
+  migrate.insert(migrate.end(), keys.begin(), keys.end());
+  Expect(AdminCommand(m.from_port, migrate, 10000), "MIGRATE");
+}
+
 void RedisCluster::EndSlotMigration(const SlotMigration& m) {
   while (MigrateKeys(m, 100) > 0) {
   }

@@ -78,7 +78,9 @@ class RedisCluster {
   // owner; MigrateKeys MIGRATEs up to `count` of its keys (returns how
   // many; 0 when none is left); End assigns the slot to `to_port` on every
   // master. Between Begin and End clients meet ASK and TRYAGAIN; after it,
-  // MOVED. MoveSlot does all three.
+  // MOVED. MoveSlot does all three. MigrateTheseKeys MIGRATEs exactly
+  // `keys` (of the slot), so a test can split a slot's keys between the two
+  // nodes the way an unlucky migration order does.
   struct SlotMigration {
     uint16_t slot = 0;
     int from_port = 0;
@@ -86,6 +88,8 @@ class RedisCluster {
   };
   SlotMigration BeginSlotMigration(uint16_t slot, int to_port);
   int MigrateKeys(const SlotMigration& migration, int count);
+  void MigrateTheseKeys(const SlotMigration& migration,
+                        const std::vector<std::string>& keys);
   void EndSlotMigration(const SlotMigration& migration);
   void MoveSlot(uint16_t slot, int to_port);
 

@@ -38,6 +38,17 @@ constexpr uint16_t kSlots = kRedisClusterSlots;
   "  redis.call('SET', key, string.format('%.0f', now))\n"       \
   "end\n"
 
+// Every script declares every key it touches in KEYS, as Redis Cluster
+// requires ("Lua scripts" in the cluster spec): during a slot migration a
+// script runs only on a node that holds all its declared keys (elsewhere
+// ASK or TRYAGAIN, which the cluster client follows), but a key it did not
+// declare reads as missing on the importing node, and a DEL of it does
+// nothing there while the value waits on the other node to move in, no
+// longer listed by any index: a value no clear finds
+// (cluster_failover_test, ClearsMeetingAHalfMigratedBucketRemoveEveryValue).
+// The one exception is kStore's eviction, which runs only when the store
+// adds a value (below).
+//
 // KEYS: value key, bucket index, bucket generation.
 // ARGV: value, the entry's expire ms, limit, member (the entry key), mode
 // ("value" or "token"), fence ("*": none), value key prefix, the function's
@@ -51,6 +62,13 @@ constexpr uint16_t kSlots = kRedisClusterSlots;
 // (token). Scores are the server's time in microseconds, made strictly
 // increasing within the index, so eviction follows store order exactly
 // (never the entry just stored) even within one microsecond.
+// Eviction deletes value keys it cannot declare (the client does not know
+// the victims), so it runs only when this store adds a value (its key was
+// missing): Redis never runs a script with a missing declared key in a
+// slot that is migrating (ASK on the source, TRYAGAIN on the target), so
+// every value of the slot is on this node and the DELs reach them. An
+// overwrite (two processes computed the same key) evicts nothing; the next
+// store that adds a value restores the limit.
 const LuaScript kStore = {CA_LUA_BUMP R"lua(
 local generation = redis.call('GET', KEYS[3])
 if not generation then
@@ -71,6 +89,7 @@ if ARGV[5] == 'token' then
   if current then return current end
   value = t[1] .. '.' .. string.format('%06d', tonumber(t[2]))
 end
+local adds = redis.call('EXISTS', KEYS[1]) == 0
 local score = now_us
 local last = redis.call('ZRANGE', KEYS[2], -1, -1, 'WITHSCORES')
 if last[2] and tonumber(last[2]) >= score then score = tonumber(last[2]) + 1 end
@@ -84,7 +103,7 @@ else
   redis.call('SET', KEYS[1], value)
 end
 redis.call('ZADD', KEYS[2], string.format('%.0f', score), ARGV[4])
-if limit > 0 then
+if limit > 0 and adds then
   local over = redis.call('ZCARD', KEYS[2]) - limit
   if over > 0 then
     for _, m in ipairs(redis.call('ZRANGE', KEYS[2], 0, over - 1)) do
@@ -102,34 +121,27 @@ return 1
 // way to every subscriber before the clear's reply (DistributedMemoryCache's
 // push invalidation).
 
-// KEYS: bucket index, bucket generation. ARGV: value key prefix, channel,
-// message.
-const LuaScript kClearBucket = {CA_LUA_BUMP R"lua(
-local removed = 0
-for _, m in ipairs(redis.call('ZRANGE', KEYS[1], 0, -1)) do
-  removed = removed + redis.call('DEL', ARGV[1] .. m)
-end
-redis.call('DEL', KEYS[1])
-bump(KEYS[2])
-if ARGV[2] ~= '' then redis.call('PUBLISH', ARGV[2], ARGV[3]) end
-return removed
-)lua"};
+// A clear of a bucket is two scripts: kFenceAndList changes the generation
+// (so a store whose lookup came before is refused from then on) and lists
+// the keys; kClearMembers then deletes the listed values, each declared.
 
 // KEYS: bucket index, bucket generation. Fences the bucket, then lists its
-// keys (a partial clear matches them in the client).
+// keys.
 const LuaScript kFenceAndList = {CA_LUA_BUMP R"lua(
 bump(KEYS[2])
 return redis.call('ZRANGE', KEYS[1], 0, -1)
 )lua"};
 
-// KEYS: bucket index. ARGV: value key prefix, channel, message, members...
+// KEYS: bucket index, then the value key of each member. ARGV: channel,
+// message, then the members (entry keys), in the order of their value
+// keys. Returns how many values existed.
 const LuaScript kClearMembers = {R"lua(
 local removed = 0
-for i = 4, #ARGV do
-  removed = removed + redis.call('DEL', ARGV[1] .. ARGV[i])
+for i = 3, #ARGV do
+  removed = removed + redis.call('DEL', KEYS[i - 1])
   redis.call('ZREM', KEYS[1], ARGV[i])
 end
-if ARGV[2] ~= '' then redis.call('PUBLISH', ARGV[2], ARGV[3]) end
+if ARGV[1] ~= '' then redis.call('PUBLISH', ARGV[1], ARGV[2]) end
 return removed
 )lua"};
 
@@ -151,18 +163,24 @@ if redis.call('EXISTS', KEYS[1]) == 0 then bump(KEYS[1]) end
 return 1
 )lua"};
 
-// KEYS: bucket index. ARGV: value key prefix.
+// KEYS: bucket index, then the value key of each member. ARGV: the members,
+// in the order of their value keys. Counts the live values; removes the
+// members whose value is gone.
 const LuaScript kSize = {R"lua(
 local live = 0
-for _, m in ipairs(redis.call('ZRANGE', KEYS[1], 0, -1)) do
-  if redis.call('EXISTS', ARGV[1] .. m) == 1 then
+for i = 1, #ARGV do
+  if redis.call('EXISTS', KEYS[i + 1]) == 1 then
     live = live + 1
   else
-    redis.call('ZREM', KEYS[1], m)
+    redis.call('ZREM', KEYS[1], ARGV[i])
   end
 end
 return live
 )lua"};
+
+// Members per kClearMembers or kSize script: a bucket of any size is
+// cleared in commands of bounded length.
+constexpr size_t kMembersPerScript = 256;
 
 // std::mutex (every store takes it): Debian's absl::Mutex runs deadlock
 // detection on every lock.
@@ -458,16 +476,53 @@ int64_t RedisStore::Invalidate(const std::string& key, const Publish& publish) {
       .integer;
 }
 
+int64_t RedisStore::ClearBucket(RedisClient& client, const Bucket& bucket,
+                                const KeyPattern* pattern,
+                                const Publish& publish, const char* what) {
+  // Fence first: a store whose lookup came before this point is refused,
+  // so nothing computed before the clear lands between the listing and the
+  // deletion below.
+  RedisReply listed =
+      RunScript(client, kFenceAndList, {bucket.index, bucket.generation}, {},
+                what, Durability::kSurvivesFailover);
+  std::vector<std::string> members;
+  members.reserve(listed.elements.size());
+  for (RedisReply& m : listed.elements) {
+    if (pattern == nullptr ||
+        StrictKeyMatches(m.str, *pattern, KeyFormat::kText)) {
+      members.push_back(std::move(m.str));
+    }
+  }
+  // Without matches there is nothing to delete, but maybe a message to
+  // publish: other processes may hold copies Redis no longer lists.
+  if (members.empty() && publish.channel.empty()) return 0;
+  int64_t removed = 0;
+  size_t next = 0;
+  do {
+    const size_t end = std::min(members.size(), next + kMembersPerScript);
+    const bool last = end == members.size();
+    std::vector<std::string> keys = {bucket.index};
+    std::vector<std::string> args = {last ? publish.channel : "",
+                                     last ? publish.message : ""};
+    keys.reserve(1 + end - next);
+    args.reserve(2 + end - next);
+    for (; next < end; ++next) {
+      keys.push_back(bucket.values + members[next]);
+      args.push_back(std::move(members[next]));
+    }
+    removed += RunScript(client, kClearMembers, keys, args, what,
+                         Durability::kSurvivesFailover)
+                   .integer;
+  } while (next < members.size());
+  return removed;
+}
+
 int64_t RedisStore::Clear(const Publish& publish) {
   int64_t removed = 0;
   for (size_t b = 0; b < buckets_.size(); ++b) {
     const bool last = b + 1 == buckets_.size();
-    removed += RunScript(*client_, kClearBucket,
-                         {buckets_[b].index, buckets_[b].generation},
-                         {buckets_[b].values, last ? publish.channel : "",
-                          last ? publish.message : ""},
-                         "clear", Durability::kSurvivesFailover)
-                   .integer;
+    removed += ClearBucket(*client_, buckets_[b], nullptr,
+                           last ? publish : Publish{}, "clear");
   }
   return removed;
 }
@@ -476,27 +531,9 @@ int64_t RedisStore::ClearMatching(const KeyPattern& pattern,
                                   const Publish& publish) {
   int64_t removed = 0;
   for (size_t b = 0; b < buckets_.size(); ++b) {
-    const Bucket& bucket = buckets_[b];
     const bool last = b + 1 == buckets_.size();
-    // Fence first: a store whose lookup came before this point is refused,
-    // so nothing computed before the clear lands between the listing and
-    // the deletion below.
-    RedisReply members =
-        RunScript(*client_, kFenceAndList, {bucket.index, bucket.generation},
-                  {}, "partial clear", Durability::kSurvivesFailover);
-    std::vector<std::string> args = {bucket.values, last ? publish.channel : "",
-                                     last ? publish.message : ""};
-    for (auto& m : members.elements) {
-      if (StrictKeyMatches(m.str, pattern, KeyFormat::kText)) {
-        args.push_back(std::move(m.str));
-      }
-    }
-    // Without matches there is nothing to delete, but maybe a message to
-    // publish: other processes may hold copies Redis no longer lists.
-    if (args.size() == 3 && args[1].empty()) continue;
-    removed += RunScript(*client_, kClearMembers, {bucket.index}, args,
-                         "partial clear", Durability::kSurvivesFailover)
-                   .integer;
+    removed += ClearBucket(*client_, buckets_[b], &pattern,
+                           last ? publish : Publish{}, "partial clear");
   }
   return removed;
 }
@@ -504,8 +541,21 @@ int64_t RedisStore::ClearMatching(const KeyPattern& pattern,
 int64_t RedisStore::Size() {
   int64_t live = 0;
   for (const Bucket& bucket : buckets_) {
-    live += RunScript(*client_, kSize, {bucket.index}, {bucket.values}, "size")
-                .integer;
+    RedisReply listed = client_->Command({"ZRANGE", bucket.index, "0", "-1"});
+    if (listed.type != RedisReply::Type::kArray) {
+      Fail("ZRANGE (size)", listed.str);
+    }
+    for (size_t next = 0; next < listed.elements.size();) {
+      const size_t end =
+          std::min(listed.elements.size(), next + kMembersPerScript);
+      std::vector<std::string> keys = {bucket.index};
+      std::vector<std::string> args;
+      for (; next < end; ++next) {
+        keys.push_back(bucket.values + listed.elements[next].str);
+        args.push_back(std::move(listed.elements[next].str));
+      }
+      live += RunScript(*client_, kSize, keys, args, "size").integer;
+    }
   }
   return live;
 }
@@ -519,11 +569,7 @@ int64_t RedisStore::Flush(RedisClient& client, const BackendNames& names,
   for (const RedisReply& id : ids.elements) {
     for (const Bucket& bucket :
          MakeBuckets(FunctionBase(names, prefix, id.str), BucketsFor(client))) {
-      removed +=
-          RunScript(client, kClearBucket, {bucket.index, bucket.generation},
-                    {bucket.values, "", ""}, "flush",
-                    Durability::kSurvivesFailover)
-              .integer;
+      removed += ClearBucket(client, bucket, nullptr, Publish{}, "flush");
     }
   }
   if (!publish.channel.empty()) {

@@ -146,6 +146,14 @@ class RedisStore {
   static std::vector<Bucket> MakeBuckets(const std::string& function_base,
                                          int buckets);
   const Bucket& BucketOf(const std::string& key) const;
+  // Fences `bucket` (a store whose lookup came before is refused), then
+  // removes the members it listed that `pattern` matches (every one when
+  // null) in scripts that declare each value key they delete, the last of
+  // them publishing `publish` (when its channel is set, even if nothing
+  // matched). Returns how many values existed. Throws as the clears do.
+  static int64_t ClearBucket(RedisClient& client, const Bucket& bucket,
+                             const KeyPattern* pattern, const Publish& publish,
+                             const char* what);
   // Adds the function to the backend's set of functions (once per object;
   // retried by later stores if Redis was down).
   void Register();
