@@ -3,7 +3,10 @@
 #include "tools/redis_layout.h"
 
 #include <cctype>
+#include <functional>
 #include <stdexcept>
+
+#include "core/redis/cluster_client.h"
 
 namespace cache_alchemy {
 namespace tools {
@@ -81,13 +84,16 @@ std::optional<ValueKey> ParseValueKey(std::string_view redis_key,
   return key;
 }
 
-std::vector<std::string> ScanKeys(RedisClient& redis,
-                                  const std::string& pattern) {
-  std::vector<std::string> keys;
+namespace {
+
+// SCANs one keyspace to its end: `scan` sends one SCAN command.
+void ScanOne(
+    const std::function<RedisReply(const std::vector<std::string>&)>& scan,
+    const std::string& pattern, std::vector<std::string>* keys) {
   std::string cursor = "0";
   do {
     RedisReply reply =
-        redis.Command({"SCAN", cursor, "MATCH", pattern, "COUNT", "1000"});
+        scan({"SCAN", cursor, "MATCH", pattern, "COUNT", "1000"});
     if (reply.type != RedisReply::Type::kArray || reply.elements.size() != 2 ||
         reply.elements[1].type != RedisReply::Type::kArray) {
       throw std::runtime_error(
@@ -96,9 +102,32 @@ std::vector<std::string> ScanKeys(RedisClient& redis,
     }
     cursor = reply.elements[0].str;
     for (RedisReply& k : reply.elements[1].elements) {
-      keys.push_back(std::move(k.str));
+      keys->push_back(std::move(k.str));
     }
   } while (cursor != "0");
+}
+
+}  // namespace
+
+std::vector<std::string> ScanKeys(RedisClient& redis,
+                                  const std::string& pattern) {
+  std::vector<std::string> keys;
+  // A cluster's keyspace is each master's own: SCAN walks one node, so
+  // every master is walked (a cursor of one node means nothing to another).
+  if (auto* cluster =
+          dynamic_cast<::cache_alchemy::redis::ClusterClient*>(&redis)) {
+    for (const std::string& master : cluster->Masters()) {
+      ScanOne(
+          [&](const std::vector<std::string>& argv) {
+            return cluster->CommandOn(master, argv);
+          },
+          pattern, &keys);
+    }
+    return keys;
+  }
+  ScanOne(
+      [&](const std::vector<std::string>& argv) { return redis.Command(argv); },
+      pattern, &keys);
   return keys;
 }
 

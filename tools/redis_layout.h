@@ -55,8 +55,8 @@ std::optional<ValueKey> ParseValueKey(std::string_view redis_key,
                                       std::string_view name);
 
 // Every key matching `pattern`, by SCAN (never KEYS: it does not block the
-// server), in no particular order. Throws std::runtime_error naming the
-// command when Redis fails or answers an error.
+// server), in no particular order; on a Redis Cluster, every master's. Throws
+// std::runtime_error naming the command when Redis fails or answers an error.
 std::vector<std::string> ScanKeys(RedisClient& redis,
                                   const std::string& pattern);
 

@@ -3,6 +3,8 @@
 #include "cache_alchemy/cache_alchemy.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "testing/redis_admin.h"
+#include "testing/redis_cluster.h"
 #include "testing/redis_server.h"
 
 namespace cache_alchemy {
@@ -54,6 +56,26 @@ TEST(RedisLayoutTest, ScanFindsEveryMatchingKeyAndOnlyThose) {
   EXPECT_EQ(ScanKeys(*redis, ValueKeyPattern("", "C", "f")).size(), 2500u);
   EXPECT_THAT(ScanKeys(*redis, ValueKeyPattern("", "C", "f*x")),
               UnorderedElementsAre("C:f*x@0000000f:{0}:1"));
+}
+
+// SCAN walks one node: on a cluster, `keys` and `stats` saw one master's
+// share. Every master's keys are found.
+TEST(RedisLayoutTest, ScanFindsTheKeysOfEveryClusterMaster) {
+  auto* cluster = ::cache_alchemy::testing::SharedRedisCluster();
+  auto redis = RedisClient::FromUrl(cluster->url());
+  redis->Command({"FLUSHALL"});
+  constexpr int kKeys = 300;
+  for (int i = 0; i < kKeys; ++i) {
+    // The hash tag spreads the keys over the slots, so over every master.
+    redis->Command({"SET", "C:f@0000000f:{" + std::to_string(i) + "}:1", "v"});
+  }
+  for (int port : cluster->MasterPorts()) {
+    EXPECT_GT(::cache_alchemy::testing::AdminCommand(port, {"DBSIZE"}).integer,
+              kKeys / 10)
+        << "master " << port << " holds almost none of the keys";
+  }
+  EXPECT_EQ(ScanKeys(*redis, ValueKeyPattern("", "C", "f")).size(),
+            static_cast<size_t>(kKeys));
 }
 
 }  // namespace

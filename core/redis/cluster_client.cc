@@ -500,5 +500,30 @@ std::string ClusterClient::MasterOf(uint16_t slot) const {
   return node != nullptr ? node->address : "";
 }
 
+std::vector<std::string> ClusterClient::Masters() {
+  state_->EnsureReady();
+  absl::ReaderMutexLock lock(&state_->mu);
+  std::vector<std::string> out;
+  out.reserve(state_->masters.size());
+  for (const ClusterNode* node : state_->masters) out.push_back(node->address);
+  return out;
+}
+
+RedisReply ClusterClient::CommandOn(const std::string& address,
+                                    const std::vector<std::string>& argv) {
+  state_->EnsureReady();
+  ClusterNode* node = nullptr;
+  {
+    absl::ReaderMutexLock lock(&state_->mu);
+    auto it = state_->nodes.find(address);
+    if (it != state_->nodes.end()) node = it->second.get();
+  }
+  if (node == nullptr) {
+    throw std::invalid_argument("ClusterClient::CommandOn: " + address +
+                                " is not a node of the cluster's map");
+  }
+  return node->client.Command(argv);
+}
+
 }  // namespace redis
 }  // namespace cache_alchemy

@@ -93,6 +93,18 @@ class ClusterClient final : public RedisClient {
   // is not loaded or the slot is not served. No round trip.
   std::string MasterOf(uint16_t slot) const;
 
+  // "host:port" of every master in the current map (loaded first if it was
+  // not yet), in the map's order: for tools that walk each node's keyspace.
+  // Throws std::runtime_error when no node is reachable.
+  std::vector<std::string> Masters();
+  // Runs `argv` on the node `address` (one of Masters()) as it is, with no
+  // routing and no redirection followed: for commands whose state is the
+  // node's own, such as SCAN's cursor. Throws std::invalid_argument for an
+  // address that is not a node of the map, std::runtime_error when the
+  // node does not answer; error replies come back as replies.
+  RedisReply CommandOn(const std::string& address,
+                       const std::vector<std::string>& argv);
+
   struct State;  // shared with subscriptions (cluster_client.cc)
 
  private:

@@ -6,6 +6,7 @@
 
 #include "core/redis/cluster_client.h"
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <cstring>
@@ -102,6 +103,32 @@ TEST(ClusterClientTest, WholeKeyspaceCommandsReachEveryMaster) {
     const std::string key = "sha:" + std::to_string(i);
     EXPECT_EQ(client->Command({"EVALSHA", sha, "1", key}).str, key);
   }
+}
+
+TEST(ClusterClientTest, MastersAndCommandOnReachEachMasterAlone) {
+  RedisCluster& cluster = *SharedRedisCluster();
+  auto client = Client();
+  std::vector<std::string> expected;
+  for (int port : cluster.MasterPorts()) {
+    expected.push_back("127.0.0.1:" + std::to_string(port));
+  }
+  std::vector<std::string> masters = client->Masters();
+  std::sort(masters.begin(), masters.end());
+  std::sort(expected.begin(), expected.end());
+  EXPECT_EQ(masters, expected);
+  // Unrouted: a key of another master's slot is redirected, not followed.
+  client->Command({"SET", "alone", "v"});
+  const std::string owner = client->MasterOf(RedisKeySlot("alone"));
+  for (const std::string& master : masters) {
+    const RedisReply reply = client->CommandOn(master, {"GET", "alone"});
+    if (master == owner) {
+      EXPECT_EQ(reply.str, "v");
+    } else {
+      EXPECT_THAT(reply.str, HasSubstr("MOVED"));
+    }
+  }
+  EXPECT_THROW(client->CommandOn("127.0.0.1:1", {"PING"}),
+               std::invalid_argument);
 }
 
 TEST(ClusterClientTest, FollowsMovedAfterASlotMoved) {
