@@ -406,7 +406,9 @@ TEST(ValueCodecTest, DirectJsonReaderReadsWhatCerealReads) {
     {
       auto [direct, cereal] = ReadJsonBothWays<double>(json);
       ASSERT_EQ(direct.has_value(), cereal.has_value());
-      if (direct && *direct == *direct) EXPECT_EQ(*direct, *cereal);
+      if (direct && *direct == *direct) {
+        EXPECT_EQ(*direct, *cereal);
+      }
     }
     {
       auto [direct, cereal] = ReadJsonBothWays<std::string>(json);
