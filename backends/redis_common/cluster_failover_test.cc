@@ -238,6 +238,9 @@ int ArgumentOf(const std::string& value_key) {
 // generation move first, the clear runs, and the migration ends while it
 // waits.
 TEST_F(ClusterFailoverTest, ClearsMeetingAHalfMigratedBucketRemoveEveryValue) {
+  // The clear retries TRYAGAIN for at most timeout_ms: room for the 300 ms
+  // below and a slow EndSlotMigration (under ASan, on a loaded machine).
+  Use("timeout_ms=5000");
   const std::vector<int> masters = cluster_.MasterPorts();
   for (const char* backend : {kJson, kPickle}) {
     for (const bool partial : {false, true}) {
