@@ -8,6 +8,7 @@
 #include <optional>
 #include <utility>
 
+#include "absl/base/attributes.h"
 #include "backends/redis_common/serialized_backend.h"
 
 namespace cache_alchemy {
@@ -34,7 +35,7 @@ struct LocalParts {
   std::string_view value;
 };
 
-bool DecodeLocal(std::string_view bytes, LocalParts* parts) {
+inline bool DecodeLocal(std::string_view bytes, LocalParts* parts) {
   if (bytes.size() < sizeof(uint64_t) + 1) return false;
   std::memcpy(&parts->epoch, bytes.data(), sizeof(uint64_t));
   const size_t token_size = static_cast<unsigned char>(bytes[sizeof(uint64_t)]);
@@ -101,22 +102,7 @@ class DistributedMemoryNamespace final : public CacheNamespace {
       }
       // Stored before the current subscription: checked like the rest.
     }
-    // Not vouched for by the subscription: the original's check (the key's
-    // timestamp), and the bucket's generation as the fence.
-    StoredValue copy;
-    const bool found = store_->store.Copy(key, &copy, &local);
-    uint64_t generation = 0;
-    std::optional<std::string> stamp =
-        remote_.Get(std::string(key), &generation);
-    if (fence != nullptr) *fence = Fence{local.local, generation};
-    LocalParts parts;
-    if (!found || !stamp.has_value() || !DecodeLocal(copy.bytes, &parts) ||
-        *stamp != parts.token) {
-      return false;
-    }
-    counters_->verified_hits.fetch_add(1, std::memory_order_relaxed);
-    visit(context, ValueView{copy.object.get(), parts.value});
-    return true;
+    return LookupVerified(key, visit, context, fence);
   }
 
   bool Store(std::string_view key, StoredValue value,
@@ -191,6 +177,30 @@ class DistributedMemoryNamespace final : public CacheNamespace {
   bool Refused() {
     counters_->refused_stores.fetch_add(1, std::memory_order_relaxed);
     return false;
+  }
+
+  // A lookup not vouched for by the subscription: the original's check (the
+  // key's timestamp in Redis), and the bucket's generation as the fence.
+  // Out of line, so that the subscribed hit above saves and restores only
+  // what it uses.
+  ABSL_ATTRIBUTE_NOINLINE bool LookupVerified(std::string_view key,
+                                              ValueVisitor visit, void* context,
+                                              Fence* fence) {
+    Fence local;
+    StoredValue copy;
+    const bool found = store_->store.Copy(key, &copy, &local);
+    uint64_t generation = 0;
+    std::optional<std::string> stamp =
+        remote_.Get(std::string(key), &generation);
+    if (fence != nullptr) *fence = Fence{local.local, generation};
+    LocalParts parts;
+    if (!found || !stamp.has_value() || !DecodeLocal(copy.bytes, &parts) ||
+        *stamp != parts.token) {
+      return false;
+    }
+    counters_->verified_hits.fetch_add(1, std::memory_order_relaxed);
+    visit(context, ValueView{copy.object.get(), parts.value});
+    return true;
   }
 
   // Redis (and the publication) first; this process's copies go even if
