@@ -261,12 +261,10 @@ int RedisCluster::MigrateKeys(const SlotMigration& m, int count) {
       m.from_port, {"CLUSTER", "GETKEYSINSLOT", std::to_string(m.slot),
                     std::to_string(count)});
   if (keys.elements.empty()) return 0;
-  std::vector<std::string> migrate = {
-      "MIGRATE", "127.0.0.1", std::to_string(m.to_port), "", "0",
-      "5000",    "KEYS"};
-  for (const RedisReply& key : keys.elements) migrate.push_back(key.str);
-  Expect(AdminCommand(m.from_port, migrate, 10000), "MIGRATE");
-  return static_cast<int>(keys.elements.size());
+  std::vector<std::string> names;
+  for (const RedisReply& key : keys.elements) names.push_back(key.str);
+  MigrateTheseKeys(m, names);
+  return static_cast<int>(names.size());
 }
 
 void RedisCluster::MigrateTheseKeys(const SlotMigration& m,
