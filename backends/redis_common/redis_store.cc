@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <array>
 #include <charconv>
+#include <iterator>
 #include <mutex>
 #include <stdexcept>
 #include <string>
@@ -181,6 +182,31 @@ return live
 // Members per kClearMembers or kSize script: a bucket of any size is
 // cleared in commands of bounded length.
 constexpr size_t kMembersPerScript = 256;
+
+// Calls `run(keys, members, last)` for each run of at most
+// kMembersPerScript of `members` (the entry keys of one bucket), in order:
+// `keys` is `index`, then the value key (`values` + member) of each member,
+// as kClearMembers and kSize take them. With no member, calls it once
+// (empty) if `even_if_empty`.
+template <typename Run>
+void ForEachMemberChunk(const std::string& index, const std::string& values,
+                        std::vector<std::string> members, bool even_if_empty,
+                        Run run) {
+  if (members.empty() && !even_if_empty) return;
+  size_t next = 0;
+  do {
+    const size_t end = std::min(members.size(), next + kMembersPerScript);
+    std::vector<std::string> keys = {index};
+    std::vector<std::string> chunk;
+    keys.reserve(1 + end - next);
+    chunk.reserve(end - next);
+    for (; next < end; ++next) {
+      keys.push_back(values + members[next]);
+      chunk.push_back(std::move(members[next]));
+    }
+    run(std::move(keys), std::move(chunk), next == members.size());
+  } while (next < members.size());
+}
 
 // std::mutex (every store takes it): Debian's absl::Mutex runs deadlock
 // detection on every lock.
@@ -495,25 +521,20 @@ int64_t RedisStore::ClearBucket(RedisClient& client, const Bucket& bucket,
   }
   // Without matches there is nothing to delete, but maybe a message to
   // publish: other processes may hold copies Redis no longer lists.
-  if (members.empty() && publish.channel.empty()) return 0;
   int64_t removed = 0;
-  size_t next = 0;
-  do {
-    const size_t end = std::min(members.size(), next + kMembersPerScript);
-    const bool last = end == members.size();
-    std::vector<std::string> keys = {bucket.index};
-    std::vector<std::string> args = {last ? publish.channel : "",
-                                     last ? publish.message : ""};
-    keys.reserve(1 + end - next);
-    args.reserve(2 + end - next);
-    for (; next < end; ++next) {
-      keys.push_back(bucket.values + members[next]);
-      args.push_back(std::move(members[next]));
-    }
-    removed += RunScript(client, kClearMembers, keys, args, what,
-                         Durability::kSurvivesFailover)
-                   .integer;
-  } while (next < members.size());
+  ForEachMemberChunk(
+      bucket.index, bucket.values, std::move(members),
+      /*even_if_empty=*/!publish.channel.empty(),
+      [&](std::vector<std::string> keys, std::vector<std::string> chunk,
+          bool last) {
+        std::vector<std::string> args = {last ? publish.channel : "",
+                                         last ? publish.message : ""};
+        args.insert(args.end(), std::make_move_iterator(chunk.begin()),
+                    std::make_move_iterator(chunk.end()));
+        removed += RunScript(client, kClearMembers, keys, args, what,
+                             Durability::kSurvivesFailover)
+                       .integer;
+      });
   return removed;
 }
 
@@ -545,17 +566,16 @@ int64_t RedisStore::Size() {
     if (listed.type != RedisReply::Type::kArray) {
       Fail("ZRANGE (size)", listed.str);
     }
-    for (size_t next = 0; next < listed.elements.size();) {
-      const size_t end =
-          std::min(listed.elements.size(), next + kMembersPerScript);
-      std::vector<std::string> keys = {bucket.index};
-      std::vector<std::string> args;
-      for (; next < end; ++next) {
-        keys.push_back(bucket.values + listed.elements[next].str);
-        args.push_back(std::move(listed.elements[next].str));
-      }
-      live += RunScript(*client_, kSize, keys, args, "size").integer;
-    }
+    std::vector<std::string> members;
+    members.reserve(listed.elements.size());
+    for (RedisReply& m : listed.elements) members.push_back(std::move(m.str));
+    ForEachMemberChunk(
+        bucket.index, bucket.values, std::move(members),
+        /*even_if_empty=*/false,
+        [&](std::vector<std::string> keys, std::vector<std::string> chunk,
+            bool) {
+          live += RunScript(*client_, kSize, keys, chunk, "size").integer;
+        });
   }
   return live;
 }
