@@ -51,8 +51,10 @@ namespace cache_alchemy {
 // `NamespaceSpec::eviction`. Version 5 added `RedisClient::buckets` and
 // `RedisClient::DurableCommand` (Redis Cluster and Sentinel). Version 6
 // added `CacheNamespace::Invalidate` (one key, fenced) and
-// `StoredValue::ttl_ms` (a lifetime per entry).
-inline constexpr int32_t kPluginAbiVersion = 6;
+// `StoredValue::ttl_ms` (a lifetime per entry). Version 7 added
+// `RedisClient::Send` and `RedisClient::deferred_errors` (a json or pickle
+// miss costs one round trip).
+inline constexpr int32_t kPluginAbiVersion = 7;
 
 // Identifies the C++ standard library ABI a plugin was built with (libstdc++'s
 // dual ABI changes the layout of std::string). Checked on load like the
@@ -101,6 +103,12 @@ struct StoredValue {
   // shortens entries for TTL jitter and for cached exceptions); a backend
   // whose clock counts whole seconds rounds it up.
   int64_t ttl_ms = 0;
+  // The caller needs to know whether the value was stored (`put`): a
+  // backend must not answer `Store` before it knows. False (a computed
+  // value): a remote backend may send the store without waiting and answer
+  // true ("sent") when its server enforces the fence (the json and pickle
+  // backends: one round trip per miss).
+  bool confirm = false;
 };
 
 // A stored value as `CacheNamespace::Lookup` shows it to the core: the same

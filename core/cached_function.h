@@ -276,6 +276,7 @@ class CachedFunction<R(Args...)> {
     std::optional<StoredValue> stored =
         EncodeForStore(std::make_shared<const V>(value));
     if (!stored.has_value()) return false;
+    stored->confirm = true;  // the answer is put()'s result
     return state.StoreFenced(key_string, std::move(*stored), fence, generation);
   }
 

@@ -155,18 +155,49 @@ class RedisClient {
     return Command(argv);
   }
 
+  // ABI version 7 (the two functions below; defaults for a client that
+  // cannot send without waiting).
+
+  // Sends `argv` without waiting for its reply, for a write whose outcome
+  // the caller can do without (the json and pickle stores: their script
+  // enforces the clears' fence on the server whenever it runs, so a store
+  // that arrives after a clear is refused there). Returns true once the
+  // command was written to a connection of the pool: its reply is read
+  // (and dropped) before the next command on that connection, or never if
+  // the connection is dropped; an error reply read so counts in
+  // deferred_errors(). A later command of this client on the same
+  // connection runs after it; on another connection Redis may run it first
+  // (on one host it does not in practice: the bytes are in the server's
+  // socket first). A cluster client sends it to the node serving its first
+  // key and follows no redirection (a MOVED or ASK reply counts as an
+  // error). Not counted in round_trips(). Returns false, having sent
+  // nothing, when the client cannot send this command without waiting now,
+  // and always unless the URL says `deferred_stores=1` (then the caller
+  // uses Command). Throws std::runtime_error as Command
+  // does when the command could not be written.
+  virtual bool Send(const std::vector<std::string>& argv) {
+    (void)argv;
+    return false;
+  }
+
+  // Error replies to Send() read so far (a refused script, NOSCRIPT after
+  // a restart, a redirection, READONLY after a failover); never decreases.
+  // A caller that sees it move sends its next write with Command, whose
+  // reply it can act on. Never throws; no round trip.
+  virtual int64_t deferred_errors() const { return 0; }
+
   // Makes a client for `url`, one of
   //   redis://[[user]:password@]host[:port][/db][?options]
   //   unix:///path/to.sock[?db=N&options]
   //   redis-cluster://[[user]:password@]host:port[,host:port...][?options]
   //   redis-sentinel://[[user]:password@]host:port[,host:port...]/MASTER[/db][?options]
   // with options `connect_timeout_ms` (default 1000), `timeout_ms` (command
-  // timeout, default 1000) and `pool_size` (idle connections kept per
-  // server, default 8); Cluster and Sentinel URLs also take
-  // `wait_timeout_ms` (DurableCommand, default 1000), a cluster `buckets`
-  // (default 16) and Sentinel `sentinel_user` / `sentinel_password`
-  // (docs/redis.md). Port defaults to 6379 and db to 0 (the sentinels'
-  // port to 26379). AUTH (when a password is given) and SELECT (when
+  // timeout, default 1000), `pool_size` (idle connections kept per
+  // server, default 8) and `deferred_stores` (0 or 1, default 0: Send); Cluster
+  // and Sentinel URLs also take `wait_timeout_ms` (DurableCommand, default
+  // 1000), a cluster `buckets` (default 16) and Sentinel `sentinel_user` /
+  // `sentinel_password` (docs/redis.md). Port defaults to 6379 and db to 0 (the
+  // sentinels' port to 26379). AUTH (when a password is given) and SELECT (when
   // db != 0) run on every new connection. No connection is made here: the
   // first command connects (and a cluster client learns the slot map, a
   // Sentinel client the master).

@@ -102,6 +102,24 @@ TEST_F(JsonCacheTest, MissIsOneLookupAndOneStore) {
   EXPECT_EQ(redis_->round_trips() - start, 3);  // GET
 }
 
+TEST_F(JsonCacheTest, WithDeferredStoresAMissIsOneRoundTrip) {
+  std::shared_ptr<ca::RedisClient> deferred = ca::RedisClient::FromUrl(
+      ca::testing::SharedRedisServer()->url() + "?deferred_stores=1");
+  config_.cache_redis_client = deferred;
+  int calls = 0;
+  auto f = ca::json_cache({.name = "one_trip"},
+                          [&calls](int n) { return ++calls, n * 3; });
+  EXPECT_EQ(f(0), 0);  // the first call registers the function
+  const int64_t start = deferred->round_trips();
+  EXPECT_EQ(f(1), 3);
+  EXPECT_EQ(deferred->round_trips() - start, 1);  // MGET; EVALSHA sent
+  EXPECT_EQ(f(1), 3);
+  EXPECT_EQ(deferred->round_trips() - start, 2);  // MGET: a hit
+  EXPECT_EQ(calls, 2);
+  EXPECT_EQ(f.hits(), 1);
+  EXPECT_EQ(deferred->deferred_errors(), 0);
+}
+
 TEST_F(JsonCacheTest, MethodSkipsTheObject) {
   struct Account {
     int id;

@@ -55,24 +55,32 @@ constexpr uint16_t kSlots = kRedisClusterSlots;
 // ("value" or "token"), fence ("*": none), value key prefix, the function's
 // expire ms (index members older than that are trimmed: an entry may live
 // shorter than the function's expire, never longer, so no member of a live
-// value is trimmed, and a clear still finds every live value).
+// value is trimmed, and a clear still finds every live value), and '1'
+// for a store sent without waiting (RedisClient::Send), else nothing.
 // Returns nil when the fence refused the store; -1 when the bucket had no
 // generation (a server that lost its data, or one that was never told of
 // this function: the store is refused, the generation made, and the caller
 // registers the function again); else 1 (value) or the token now stored
-// (token). Scores are the server's time in microseconds, made strictly
-// increasing within the index, so eviction follows store order exactly
-// (never the entry just stored) even within one microsecond.
-// Eviction deletes value keys it cannot declare (the client does not know
-// the victims), so it runs only when this store adds a value (its key was
-// missing): Redis never runs a script with a missing declared key in a
-// slot that is migrating (ASK on the source, TRYAGAIN on the target), so
-// every value of the slot is on this node and the DELs reach them. An
-// overwrite (two processes computed the same key) evicts nothing; the next
+// (token). A store sent without waiting cannot tell its caller to register
+// again: it leaves a bucket without generation as it is and answers with
+// an error (counted in RedisClient::deferred_errors), and lookups keep
+// reading generation 0, whose stores wait for their reply. Scores are the
+// server's time in microseconds, made strictly increasing within the index, so
+// eviction follows store order exactly (never the entry just stored) even
+// within one microsecond. Eviction deletes value keys it cannot declare (the
+// client does not know the victims), so it runs only when this store adds a
+// value (its key was missing): Redis never runs a script with a missing
+// declared key in a slot that is migrating (ASK on the source, TRYAGAIN on the
+// target), so every value of the slot is on this node and the DELs reach them.
+// An overwrite (two processes computed the same key) evicts nothing; the next
 // store that adds a value restores the limit.
 const LuaScript kStore = {CA_LUA_BUMP R"lua(
 local generation = redis.call('GET', KEYS[3])
 if not generation then
+  if ARGV[9] == '1' then
+    return redis.error_reply('CA_NOGEN the bucket has no generation ' ..
+                             '(the server lost its data): store refused')
+  end
   bump(KEYS[3])
   return -1
 end
@@ -279,6 +287,27 @@ const std::string& TagForSlot(uint16_t slot) {
   return (*tags)[slot % kSlots];
 }
 
+// The SHA `script` was loaded under (the same on every server: the SHA1
+// of its body), or "" before it was first loaded.
+std::string LoadedSha(const LuaScript& script) {
+  std::lock_guard<std::mutex> lock(sha_mu);
+  auto it = Shas().find(&script);
+  return it != Shas().end() ? it->second : std::string();
+}
+
+// Loads `script` with SCRIPT LOAD (on a cluster, on every master) and
+// returns its SHA. Throws std::runtime_error naming `what`.
+std::string LoadScript(RedisClient& client, const LuaScript& script,
+                       const char* what) {
+  RedisReply loaded = client.Command({"SCRIPT", "LOAD", script.body});
+  if (loaded.type != RedisReply::Type::kString) {
+    Fail(what, absl::StrCat("SCRIPT LOAD failed: ", loaded.str));
+  }
+  std::lock_guard<std::mutex> lock(sha_mu);
+  Shas()[&script] = loaded.str;
+  return loaded.str;
+}
+
 RedisReply RunScript(RedisClient& client, const LuaScript& script,
                      const std::vector<std::string>& keys,
                      const std::vector<std::string>& args, const char* what,
@@ -288,21 +317,8 @@ RedisReply RunScript(RedisClient& client, const LuaScript& script,
                ? client.DurableCommand(argv)
                : client.Command(argv);
   };
-  std::string sha;
-  {
-    std::lock_guard<std::mutex> lock(sha_mu);
-    auto it = Shas().find(&script);
-    if (it != Shas().end()) sha = it->second;
-  }
-  if (sha.empty()) {
-    RedisReply loaded = client.Command({"SCRIPT", "LOAD", script.body});
-    if (loaded.type != RedisReply::Type::kString) {
-      Fail(what, absl::StrCat("SCRIPT LOAD failed: ", loaded.str));
-    }
-    sha = loaded.str;
-    std::lock_guard<std::mutex> lock(sha_mu);
-    Shas()[&script] = sha;
-  }
+  std::string sha = LoadedSha(script);
+  if (sha.empty()) sha = LoadScript(client, script, what);
   std::vector<std::string> argv;
   argv.reserve(3 + keys.size() + args.size());
   argv.push_back("EVALSHA");
@@ -363,7 +379,10 @@ RedisStore::RedisStore(std::shared_ptr<RedisClient> client,
       limit_(spec.limit > 0
                  ? std::to_string((spec.limit + buckets_.size() - 1) /
                                   buckets_.size())
-                 : "-1") {}
+                 : "-1") {
+  deferred_errors_seen_->store(client_->deferred_errors(),
+                               std::memory_order_relaxed);
+}
 
 const RedisStore::Bucket& RedisStore::BucketOf(const std::string& key) const {
   if (buckets_.size() == 1) return buckets_[0];
@@ -388,6 +407,10 @@ void RedisStore::Register() {
     RunScript(*client_, kInitGeneration, {bucket.generation}, {},
               "register function");
   }
+  // The store's script is on the server (on every master of a cluster)
+  // before a store is sent without waiting (SendStore): a NOSCRIPT then
+  // would only be seen later, its value lost.
+  LoadScript(*client_, kStore, "register function");
   registered_->store(true, std::memory_order_release);
 }
 
@@ -456,7 +479,8 @@ std::string RedisStore::StoreWithMode(const std::string& key,
   if (reply.type == RedisReply::Type::kInteger && reply.integer == -1) {
     // The bucket had no generation: the server lost its data since this
     // process registered the function (or someone deleted it). Refused; the
-    // next call registers again.
+    // next call registers again (and loads the store's script again: a
+    // restart empties the script cache too).
     registered_->store(false, std::memory_order_release);
     *refused = true;
     return std::string();
@@ -474,8 +498,55 @@ std::string RedisStore::EntryExpireMs(int64_t ttl_ms) const {
   return std::to_string(ttl_ms);
 }
 
+bool RedisStore::SendStore(const std::string& key, std::string_view value,
+                           uint64_t generation, int64_t ttl_ms) {
+  // Only a store whose refusal needs no action here goes without waiting:
+  // the bucket had a generation (0: it had none, the server may have lost
+  // its data and this function its registration; ~0: not ours to match),
+  // this store registered the function and loaded the script (Register),
+  // and no earlier Send came back with an error (a NOSCRIPT after a
+  // restart that kept the data, a redirection, a demoted master). After
+  // one, the function registers again (loading the script everywhere) and
+  // this store waits for its reply, which RunScript and the client act on.
+  if (generation == 0 || generation == ~uint64_t{0} ||
+      !registered_->load(std::memory_order_acquire)) {
+    return false;
+  }
+  const int64_t errors = client_->deferred_errors();
+  if (errors != deferred_errors_seen_->load(std::memory_order_relaxed)) {
+    deferred_errors_seen_->store(errors, std::memory_order_relaxed);
+    registered_->store(false, std::memory_order_release);
+    return false;
+  }
+  std::string sha = LoadedSha(kStore);
+  if (sha.empty()) return false;
+  const Bucket& bucket = BucketOf(key);
+  std::vector<std::string> argv;
+  argv.reserve(15);
+  argv.push_back("EVALSHA");
+  argv.push_back(std::move(sha));
+  argv.push_back("3");
+  argv.push_back(bucket.values + key);
+  argv.push_back(bucket.index);
+  argv.push_back(bucket.generation);
+  argv.emplace_back(value);
+  argv.push_back(EntryExpireMs(ttl_ms));
+  argv.push_back(limit_);
+  argv.push_back(key);
+  argv.push_back("value");
+  argv.push_back(std::to_string(generation));
+  argv.push_back(bucket.values);
+  argv.push_back(expire_ms_);
+  argv.push_back("1");
+  return client_->Send(argv);
+}
+
 bool RedisStore::Put(const std::string& key, std::string_view value,
-                     const uint64_t* generation, int64_t ttl_ms) {
+                     const uint64_t* generation, int64_t ttl_ms, bool wait) {
+  if (!wait && generation != nullptr &&
+      SendStore(key, value, *generation, ttl_ms)) {
+    return true;
+  }
   bool refused = false;
   StoreWithMode(key, value, "value", generation, ttl_ms, &refused);
   return !refused;

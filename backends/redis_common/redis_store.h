@@ -25,7 +25,8 @@
 //                             "DistributedJsonCache"}, spec);
 //   std::string fence;
 //   std::optional<std::string> v = store.Get(key, &fence);  // one MGET
-//   if (!v) store.Put(key, bytes, &fence);  // one EVALSHA, fenced
+//   if (!v) store.Put(key, bytes, &fence);  // EVALSHA, fenced, sent
+//                                           // without waiting
 
 #ifndef CACHE_ALCHEMY_BACKENDS_REDIS_COMMON_REDIS_STORE_H_
 #define CACHE_ALCHEMY_BACKENDS_REDIS_COMMON_REDIS_STORE_H_
@@ -93,10 +94,16 @@ class RedisStore {
   // positive and shorter: StoredValue::ttl_ms) and limit (evicting the
   // oldest stores beyond it; never the one just made). With `fence`
   // (`generation` from Get/Generation of `key`), stores only if the bucket
-  // was not cleared since; returns false when refused. One round trip
-  // (EVALSHA).
+  // was not cleared since; returns false when refused.
+  // A fenced store is sent without waiting (RedisClient::Send: no round
+  // trip) unless `wait`, when the client can and nothing needs its reply: the
+  // script refuses it on the server if a clear came first, whenever it runs,
+  // and Put returns true ("sent"). It waits for its reply (one round trip,
+  // EVALSHA) without a fence, when the bucket had no generation, before
+  // the script is loaded, and after a store sent without waiting came back
+  // with an error (RedisClient::deferred_errors moved).
   bool Put(const std::string& key, std::string_view value,
-           const uint64_t* generation, int64_t ttl_ms = 0);
+           const uint64_t* generation, int64_t ttl_ms = 0, bool wait = false);
 
   // Like Put, but the value is a timestamp token made by the server: if
   // `key` already holds one, keeps it. Returns the token now stored, or
@@ -157,6 +164,10 @@ class RedisStore {
   // Adds the function to the backend's set of functions (once per object;
   // retried by later stores if Redis was down).
   void Register();
+  // Sends a fenced store of `value` without waiting for its reply; false
+  // when it must wait (Put says when) and nothing was sent.
+  bool SendStore(const std::string& key, std::string_view value,
+                 uint64_t generation, int64_t ttl_ms);
   std::string StoreWithMode(const std::string& key, std::string_view value,
                             const char* mode, const uint64_t* generation,
                             int64_t ttl_ms, bool* refused);
@@ -172,6 +183,9 @@ class RedisStore {
   // Whether Register() succeeded (behind a pointer: the store is movable).
   std::unique_ptr<std::atomic<bool>> registered_ =
       std::make_unique<std::atomic<bool>>(false);
+  // client_->deferred_errors() when this store last looked.
+  std::unique_ptr<std::atomic<int64_t>> deferred_errors_seen_ =
+      std::make_unique<std::atomic<int64_t>>(0);
 };
 
 // A Lua script run with EVALSHA, loaded on first use and reloaded (EVAL)

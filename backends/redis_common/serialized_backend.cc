@@ -27,8 +27,8 @@ class SerializedNamespace final : public CacheNamespace {
   bool Store(std::string_view key, StoredValue value,
              const Fence* fence) override {
     return store_.Put(std::string(key), value.bytes,
-                      fence != nullptr ? &fence->remote : nullptr,
-                      value.ttl_ms);
+                      fence != nullptr ? &fence->remote : nullptr, value.ttl_ms,
+                      /*wait=*/value.confirm);
   }
   int64_t Clear() override { return store_.Clear(); }
   int64_t Invalidate(std::string_view key) override {

@@ -329,6 +329,110 @@ TEST_P(SerializedBackendTest, AnEntryTtlIsItsOwnAndNeverHidesOthersFromAClear) {
   EXPECT_EQ(Get(*ns, "long"), std::nullopt);
 }
 
+// With `deferred_stores=1` a fenced store is sent without waiting: the
+// miss costs the lookup's round trip only, and the fence holds on the
+// server (a store whose lookup came before a clear is refused there).
+class DeferredStoresTest : public SerializedBackendTest {
+ protected:
+  void SetUp() override {
+    SerializedBackendTest::SetUp();
+    deferred_ =
+        RedisClient::FromUrl(SharedRedisServer()->url() + "?deferred_stores=1");
+    host_.redis = deferred_;
+  }
+  Fence FenceOf(CacheNamespace& ns, const std::string& key) {
+    Fence fence;
+    ns.Lookup(
+        key, [](void*, const ValueView&) {}, nullptr, &fence);
+    return fence;
+  }
+  std::shared_ptr<RedisClient> deferred_;
+};
+
+TEST_P(DeferredStoresTest, AStoreCostsNoRoundTripAndStaysFenced) {
+  auto ns = Open("deferred", -1, -1, "", /*strict=*/true);
+  const std::string k = Strict({"1"});
+  Fence fence = FenceOf(*ns, k);  // registers the function, loads scripts
+  const int64_t trips = deferred_->round_trips();
+  EXPECT_TRUE(ns->Store(k, Bytes("v1"), &fence));
+  EXPECT_EQ(deferred_->round_trips(), trips);
+  EXPECT_EQ(Get(*ns, k), "v1");
+  // A clear between the lookup and the store: Store can only say "sent",
+  // the server refuses the value.
+  Fence before = FenceOf(*ns, k);
+  EXPECT_EQ(ns->Clear(), 1);
+  EXPECT_TRUE(ns->Store(k, Bytes("stale"), &before));
+  EXPECT_FALSE(Get(*ns, k).has_value());
+  before = FenceOf(*ns, k);
+  EXPECT_EQ(ns->ClearMatching(KeyPattern{{std::string("1")}}), 0);
+  EXPECT_TRUE(ns->Store(k, Bytes("stale"), &before));
+  EXPECT_FALSE(Get(*ns, k).has_value());
+  // A store whose caller needs the answer (put) waits for it.
+  StoredValue confirmed = Bytes("stale");
+  confirmed.confirm = true;
+  EXPECT_FALSE(ns->Store(k, confirmed, &before));
+  Fence after = FenceOf(*ns, k);
+  confirmed.bytes = "fresh";
+  EXPECT_TRUE(ns->Store(k, confirmed, &after));
+  EXPECT_EQ(Get(*ns, k), "fresh");
+  EXPECT_EQ(deferred_->deferred_errors(), 0);
+}
+
+TEST_P(DeferredStoresTest, AFlushedScriptCacheCostsOneStore) {
+  auto ns = Open("noscript");
+  Fence fence = FenceOf(*ns, "a");
+  EXPECT_TRUE(ns->Store("a", Bytes("1"), &fence));
+  client_->Command({"SCRIPT", "FLUSH"});  // as a restart that kept the data
+  fence = FenceOf(*ns, "b");
+  EXPECT_TRUE(ns->Store("b", Bytes("2"), &fence));  // NOSCRIPT: lost
+  EXPECT_FALSE(Get(*ns, "b").has_value());
+  EXPECT_EQ(deferred_->deferred_errors(), 1);
+  // The next store waits for its reply (and loads the script again).
+  fence = FenceOf(*ns, "b");
+  int64_t trips = deferred_->round_trips();
+  EXPECT_TRUE(ns->Store("b", Bytes("2"), &fence));
+  EXPECT_GT(deferred_->round_trips(), trips);
+  EXPECT_EQ(Get(*ns, "b"), "2");
+  // Then stores go without waiting again.
+  fence = FenceOf(*ns, "c");
+  trips = deferred_->round_trips();
+  EXPECT_TRUE(ns->Store("c", Bytes("3"), &fence));
+  EXPECT_EQ(deferred_->round_trips(), trips);
+  EXPECT_EQ(Get(*ns, "c"), "3");
+}
+
+TEST_P(DeferredStoresTest, AServerThatLostItsDataSeesTheFunctionAgain) {
+  auto ns = Open("lost");
+  Fence fence = FenceOf(*ns, "a");
+  // The server loses its data (a restart without persistence) between the
+  // lookup and the store: the store is refused and must not leave the
+  // bucket with a generation while the function is missing from the
+  // backend's set (a flush elsewhere would not find its values).
+  client_->Command({"FLUSHALL"});
+  EXPECT_TRUE(ns->Store("a", Bytes("lost"), &fence));
+  bool stored = false;
+  for (int attempt = 0; attempt < 4 && !stored; ++attempt) {
+    fence = FenceOf(*ns, "a");
+    ns->Store("a", Bytes("1"), &fence);
+    stored = Get(*ns, "a") == "1";
+  }
+  ASSERT_TRUE(stored);
+  EXPECT_THAT(backend_->Namespaces(host_, ""), UnorderedElementsAre("lost"));
+  EXPECT_EQ(backend_->Flush(host_, ""), 1);
+  EXPECT_FALSE(Get(*ns, "a").has_value());
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Backends, DeferredStoresTest,
+    ::testing::Values(Param{"cache_alchemy.backends.json.DistributedJsonCache",
+                            "cache_alchemy.backends.json",
+                            "DistributedJsonCache", ValueFormat::kJson},
+                      Param{"cache_alchemy.backends.pickle."
+                            "DistributedPickleCache",
+                            "cache_alchemy.backends.pickle",
+                            "DistributedPickleCache", ValueFormat::kBinary}),
+    [](const auto& info) { return info.param.class_name; });
+
 INSTANTIATE_TEST_SUITE_P(
     Backends, SerializedBackendTest,
     ::testing::Values(Param{"cache_alchemy.backends.json.DistributedJsonCache",

@@ -442,6 +442,29 @@ std::vector<RedisReply> ClusterClient::Pipeline(
   return replies;
 }
 
+bool ClusterClient::Send(const std::vector<std::string>& argv) {
+  state_->EnsureReady();
+  const CommandRouting routing = RoutingOf(argv);
+  if (routing.routing != Routing::kKey) return false;
+  ClusterNode* node = state_->SlotNode(RedisKeySlot(argv[routing.key]));
+  try {
+    return node->client.Send(argv);
+  } catch (const std::runtime_error&) {
+    state_->node_failures.fetch_add(1, std::memory_order_relaxed);
+    state_->LoadMap(/*initial=*/false);
+    return false;
+  }
+}
+
+int64_t ClusterClient::deferred_errors() const {
+  absl::ReaderMutexLock lock(&state_->mu);
+  int64_t total = 0;
+  for (const auto& [address, node] : state_->nodes) {
+    total += node->client.deferred_errors();
+  }
+  return total;
+}
+
 int64_t ClusterClient::round_trips() const {
   absl::ReaderMutexLock lock(&state_->mu);
   int64_t total = 0;

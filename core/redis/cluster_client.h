@@ -79,6 +79,14 @@ class ClusterClient final : public RedisClient {
   // Command, then WAIT for the replicas of the master that ran it
   // (HiredisClient::PipelineDurable, after ASKING when redirected).
   RedisReply DurableCommand(const std::vector<std::string>& argv) override;
+  // Sends a command with a key to the master of its slot in the current
+  // map, following no redirection (a MOVED, ASK or TRYAGAIN reply is a
+  // deferred error). Returns false, having sent nothing, for a command
+  // without a key and when the node did not take it (the map is loaded
+  // again: the caller's Command finds the slot's new owner).
+  bool Send(const std::vector<std::string>& argv) override;
+  // Summed over every node.
+  int64_t deferred_errors() const override;
 
   // What the client did so far (tests, tools).
   struct Counters {

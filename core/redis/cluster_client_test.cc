@@ -71,6 +71,30 @@ TEST(ClusterClientTest, AHitCostsOneRoundTrip) {
   EXPECT_EQ(client->counters().moved, 0);
 }
 
+TEST(ClusterClientTest, SendGoesToTheMasterOfTheSlotWithoutWaiting) {
+  RedisCluster& cluster = *SharedRedisCluster();
+  auto client = Client("deferred_stores=1");
+  client->Command({"PING"});  // loads the map
+  const int64_t trips = client->round_trips();
+  for (int i = 0; i < 30; ++i) {
+    ASSERT_TRUE(client->Send({"SET", "sent:" + std::to_string(i), "v"}));
+  }
+  EXPECT_EQ(client->round_trips(), trips);
+  ASSERT_FALSE(client->Send({"PING"}));  // no key: the caller waits
+  for (int i = 0; i < 30; ++i) {
+    const std::string key = "sent:" + std::to_string(i);
+    EXPECT_EQ(client->Command({"GET", key}).str, "v") << key;
+    EXPECT_EQ(
+        AdminCommand(cluster.MasterPortOf(RedisKeySlot(key)), {"GET", key}).str,
+        "v")
+        << key;
+  }
+  EXPECT_EQ(client->deferred_errors(), 0);
+  // Without the option, nothing is sent.
+  EXPECT_FALSE(Client()->Send({"SET", "sent:off", "v"}));
+  EXPECT_TRUE(client->Command({"GET", "sent:off"}).is_nil());
+}
+
 TEST(ClusterClientTest, PipelineIsSplitByNodeAndReassembledInOrder) {
   auto client = Client();
   std::vector<std::vector<std::string>> sets, gets;

@@ -158,6 +158,8 @@ bool CommonOption(const UrlError& fail, absl::string_view key,
     node->wait_timeout_ms = ParseNumber(fail, key, value, 1, 3600 * 1000);
   } else if (key == "pool_size") {
     node->pool_size = ParseNumber(fail, key, value, 0, 1024);
+  } else if (key == "deferred_stores") {
+    node->deferred_stores = ParseNumber(fail, key, value, 0, 1) == 1;
   } else if (key == "user") {
     node->user = PercentDecoded(fail, "user", value);
   } else if (key == "password") {
@@ -261,6 +263,7 @@ ClusterUrl ParseClusterUrl(const std::string& url) {
   out.seeds = ParseHosts(fail, base, 6379);
   ParseOptions(fail, parts.second,
                "connect_timeout_ms, timeout_ms, wait_timeout_ms, pool_size, "
+               "deferred_stores, "
                "buckets, user, password",
                [&](absl::string_view key, absl::string_view value) {
                  if (key == "buckets") {
@@ -300,6 +303,7 @@ SentinelUrl ParseSentinelUrl(const std::string& url) {
   }
   ParseOptions(fail, parts.second,
                "connect_timeout_ms, timeout_ms, wait_timeout_ms, pool_size, "
+               "deferred_stores, "
                "user, password, sentinel_user, sentinel_password",
                [&](absl::string_view key, absl::string_view value) {
                  if (key == "sentinel_user") {

@@ -10,7 +10,8 @@
 // The hosts of a cluster URL are seed nodes (any node of the cluster will
 // do; the client learns the rest); those of a Sentinel URL are the
 // sentinels. The credentials are the data nodes'. Options:
-// `connect_timeout_ms`, `timeout_ms`, `pool_size` (as for redis://),
+// `connect_timeout_ms`, `timeout_ms`, `pool_size`, `deferred_stores` (as
+// for redis://),
 // `wait_timeout_ms` (how long a clear waits for the replicas, default 1000),
 // `user` / `password` (like the credentials before '@'); a cluster URL also
 // takes `buckets` (1..1024, default 16; docs/redis.md), a Sentinel URL

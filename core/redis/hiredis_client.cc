@@ -4,6 +4,7 @@
 
 #include <hiredis/hiredis.h>
 #include <pthread.h>
+#include <signal.h>
 #include <sys/time.h>
 #include <unistd.h>
 
@@ -13,6 +14,7 @@
 #include <chrono>
 #include <cstring>
 #include <mutex>
+#include <optional>
 #include <stdexcept>
 #include <string>
 #include <utility>
@@ -128,6 +130,9 @@ void ParseQuery(const UrlText& url, absl::string_view query,
       ep->timeout_ms = ParseInt(url, "timeout_ms", kv.second, 1, 3600 * 1000);
     } else if (kv.first == "pool_size") {
       ep->pool_size = ParseInt(url, "pool_size", kv.second, 0, 1024);
+    } else if (kv.first == "deferred_stores") {
+      ep->deferred_stores =
+          ParseInt(url, "deferred_stores", kv.second, 0, 1) == 1;
     } else if (kv.first == "password") {
       ep->password = PercentDecode(url, kv.second);
     } else if (kv.first == "user") {
@@ -135,7 +140,7 @@ void ParseQuery(const UrlText& url, absl::string_view query,
     } else {
       BadUrl(url, absl::StrCat("unknown option '", url.Show(kv.first),
                                "' (known: db, connect_timeout_ms, timeout_ms, "
-                               "pool_size, user, password)"));
+                               "pool_size, deferred_stores, user, password)"));
     }
   }
 }
@@ -321,11 +326,40 @@ void CountForkInChild() {
   g_fork_generation.fetch_add(1, std::memory_order_relaxed);
 }
 
+// Blocks SIGPIPE on this thread while it lives, and takes back one that a
+// write raised meanwhile. A write normally learns of a connection the
+// server closed from the read that follows it; a Send reads nothing, so
+// the next write on that connection (its own or the next command's) would
+// raise SIGPIPE, which kills a process that did not ignore it.
+class ScopedNoSigpipe {
+ public:
+  ScopedNoSigpipe() {
+    sigemptyset(&pipe_);
+    sigaddset(&pipe_, SIGPIPE);
+    pthread_sigmask(SIG_BLOCK, &pipe_, &old_);
+  }
+  ~ScopedNoSigpipe() {
+    sigset_t pending;
+    if (sigpending(&pending) == 0 && sigismember(&pending, SIGPIPE) == 1) {
+      const timespec now = {0, 0};
+      sigtimedwait(&pipe_, nullptr, &now);
+    }
+    pthread_sigmask(SIG_SETMASK, &old_, nullptr);
+  }
+  ScopedNoSigpipe(const ScopedNoSigpipe&) = delete;
+  ScopedNoSigpipe& operator=(const ScopedNoSigpipe&) = delete;
+
+ private:
+  sigset_t pipe_;
+  sigset_t old_;
+};
+
 }  // namespace
 
 struct HiredisClient::Connection {
   redisContext* ctx = nullptr;
   uint64_t fork_generation = 0;  // g_fork_generation when it was opened
+  int pending = 0;               // replies of Sends not read yet
 };
 
 void HiredisClient::ConnectionDeleter::operator()(Connection* c) const {
@@ -487,12 +521,16 @@ std::vector<RedisReply> HiredisClient::Run(const Argv* commands, size_t count,
       ~InUse() { count->fetch_sub(1, std::memory_order_relaxed); }
     } in_use{&in_use_};
     redisContext* ctx = conn->ctx;
+    // After a Send, the server may have closed the connection unseen.
+    std::optional<ScopedNoSigpipe> no_sigpipe;
+    if (conn->pending > 0) no_sigpipe.emplace();
     for (size_t c = 0; c < count; ++c) AppendArgv(ctx, commands[c]);
     if (durable) AppendArgv(ctx, kRole);
     std::vector<RedisReply> replies;
     replies.reserve(expected);
-    bool ok = true;
-    for (size_t i = 0; i < expected; ++i) {
+    // The replies of earlier Sends on this connection come first.
+    bool ok = conn->pending == 0 || ReadPending(ctx, &conn->pending);
+    for (size_t i = 0; ok && i < expected; ++i) {
       void* raw = nullptr;
       if (redisGetReply(ctx, &raw) != REDIS_OK || raw == nullptr) {
         ok = false;
@@ -520,29 +558,78 @@ std::vector<RedisReply> HiredisClient::Run(const Argv* commands, size_t count,
       return replies;
     }
     const int saved_errno = errno;
-    // A pooled connection the server closed (it restarted): the commands
-    // never ran. Drop every idle connection (all are as stale) and retry
-    // once on a fresh one. A timeout is not retried.
-    const bool stale = ctx->err == REDIS_ERR_EOF ||
-                       (ctx->err == REDIS_ERR_IO &&
-                        (saved_errno == ECONNRESET || saved_errno == EPIPE));
-    std::string error = ctx->errstr;
-    if (reused && stale && attempt == 0) {
-      DropIdle();
-      continue;
+    RetryOrThrow(ctx, saved_errno, reused, attempt,
+                 commands[0].empty() ? "" : commands[0][0], count);
+  }
+}
+
+bool HiredisClient::ReadPending(redisContext* ctx, int* pending) {
+  for (; *pending > 0; --*pending) {
+    void* raw = nullptr;
+    if (redisGetReply(ctx, &raw) != REDIS_OK || raw == nullptr) return false;
+    auto* reply = static_cast<redisReply*>(raw);
+    if (reply->type == REDIS_REPLY_ERROR) {
+      deferred_errors_.fetch_add(1, std::memory_order_relaxed);
     }
-    if (ctx->err == REDIS_ERR_IO &&
-        (saved_errno == EAGAIN || saved_errno == EWOULDBLOCK)) {
-      // A hung server: do not make every caller wait a full timeout. Fail
-      // fast for as long as the timeout, so callers spend at most about half
-      // their time waiting on it.
-      retry_after_ms_.store(SteadyNowMs() + endpoint_.timeout_ms,
-                            std::memory_order_relaxed);
+    freeReplyObject(reply);
+  }
+  return true;
+}
+
+void HiredisClient::RetryOrThrow(redisContext* ctx, int saved_errno,
+                                 bool reused, int attempt,
+                                 const std::string& what, size_t count) {
+  // A pooled connection the server closed (it restarted): the commands
+  // never ran. Drop every idle connection (all are as stale) and retry
+  // once on a fresh one. A timeout is not retried.
+  const bool stale = ctx->err == REDIS_ERR_EOF ||
+                     (ctx->err == REDIS_ERR_IO &&
+                      (saved_errno == ECONNRESET || saved_errno == EPIPE));
+  if (reused && stale && attempt == 0) {
+    DropIdle();
+    return;
+  }
+  if (ctx->err == REDIS_ERR_IO &&
+      (saved_errno == EAGAIN || saved_errno == EWOULDBLOCK)) {
+    // A hung server: do not make every caller wait a full timeout. Fail
+    // fast for as long as the timeout, so callers spend at most about half
+    // their time waiting on it.
+    retry_after_ms_.store(SteadyNowMs() + endpoint_.timeout_ms,
+                          std::memory_order_relaxed);
+  }
+  throw std::runtime_error(absl::StrCat("redis ", endpoint_.Describe(), ": ",
+                                        what, count > 1 ? " (pipeline)" : "",
+                                        " failed: ", ctx->errstr));
+}
+
+bool HiredisClient::Send(const std::vector<std::string>& argv) {
+  if (!endpoint_.deferred_stores) return false;
+  FailFastIfCoolingDown();
+  for (int attempt = 0;; ++attempt) {
+    bool reused = false;
+    ConnectionPtr conn = Acquire(&reused);
+    struct InUse {
+      std::atomic<int>* count;
+      ~InUse() { count->fetch_sub(1, std::memory_order_relaxed); }
+    } in_use{&in_use_};
+    redisContext* ctx = conn->ctx;
+    const ScopedNoSigpipe no_sigpipe;
+    // Bounded: a connection that only ever sends would pile up replies.
+    bool ok =
+        conn->pending < kMaxPendingReplies || ReadPending(ctx, &conn->pending);
+    if (ok) {
+      AppendArgv(ctx, argv);
+      int done = 0;
+      while (ok && done == 0) ok = redisBufferWrite(ctx, &done) == REDIS_OK;
     }
-    throw std::runtime_error(
-        absl::StrCat("redis ", endpoint_.Describe(), ": ",
-                     commands[0].empty() ? "" : commands[0][0],
-                     count > 1 ? " (pipeline)" : "", " failed: ", error));
+    if (ok) {
+      ++conn->pending;
+      Release(std::move(conn));
+      return true;
+    }
+    const int saved_errno = errno;
+    RetryOrThrow(ctx, saved_errno, reused, attempt, argv.empty() ? "" : argv[0],
+                 1);
   }
 }
 

@@ -52,15 +52,19 @@ struct RedisEndpoint {
   // read from a demoted master, which may still serve its old data while
   // it resyncs from the new one.
   bool master_only = false;
+  // The URL option `deferred_stores=1`: RedisClient::Send writes without
+  // waiting (a json or pickle miss costs one round trip). False: Send
+  // returns false and the caller waits for its reply (Command).
+  bool deferred_stores = false;
   // For messages: the URL without the password.
   std::string Describe() const;
 };
 
 // Parses `redis://[[user]:password@]host[:port][/db][?opts]` or
 // `unix:///path?db=N&opts` (opts: connect_timeout_ms, timeout_ms,
-// pool_size, user, password). Throws std::invalid_argument naming the
-// offending part; the message never contains the password (the URL is shown
-// through config::RedactSecrets, and a piece of it only if no secret
+// pool_size, deferred_stores, user, password). Throws std::invalid_argument
+// naming the offending part; the message never contains the password (the URL
+// is shown through config::RedactSecrets, and a piece of it only if no secret
 // overlaps it).
 RedisEndpoint ParseRedisUrl(const std::string& url);
 
@@ -109,6 +113,16 @@ class HiredisClient final : public RedisClient {
       const std::vector<std::string>& channels,
       RedisSubscriptionListener* listener) override;
   RedisReply DurableCommand(const std::vector<std::string>& argv) override;
+  // With `endpoint.deferred_stores`, writes `argv` on a pooled connection
+  // and returns true; the connection reads its reply before its next
+  // command (at most kMaxPendingReplies replies
+  // wait on one connection: a Send on a connection with that many reads
+  // them first).
+  bool Send(const std::vector<std::string>& argv) override;
+  int64_t deferred_errors() const override {
+    return deferred_errors_.load(std::memory_order_relaxed);
+  }
+  static constexpr int kMaxPendingReplies = 64;
 
   // Runs `commands` as one pipeline on one connection and, with
   // `endpoint.durable_writes`, then waits on that same connection for every
@@ -139,6 +153,16 @@ class HiredisClient final : public RedisClient {
   // ROLE reply) lists. Sets `*broken` when the connection is unusable.
   void AwaitReplicas(redisContext* ctx, const RedisReply& role,
                      const std::string& what, bool* broken);
+  // Reads the replies of the Sends still waiting on `ctx` (`*pending` of
+  // them), counting the errors; false when the connection failed.
+  bool ReadPending(redisContext* ctx, int* pending);
+  // After `ctx` failed (errno `saved_errno`) in the `attempt`th try of
+  // `what` (a command name, "(pipeline)" appended when `count` > 1):
+  // returns when the try should be made again on a fresh connection (a
+  // pooled connection the server closed: nothing ran), else throws
+  // std::runtime_error (after starting a cool-down for a timeout).
+  void RetryOrThrow(redisContext* ctx, int saved_errno, bool reused,
+                    int attempt, const std::string& what, size_t count);
   // Throws while a cool-down after a failed connect or a timeout lasts.
   void FailFastIfCoolingDown() const;
   ConnectionPtr Acquire(bool* reused);
@@ -148,6 +172,7 @@ class HiredisClient final : public RedisClient {
 
   const RedisEndpoint endpoint_;
   std::atomic<int64_t> round_trips_{0};
+  std::atomic<int64_t> deferred_errors_{0};
   // After a failed connect (for 100 ms) or a command timeout (for
   // timeout_ms), commands fail fast until this time (ms, steady clock), so a
   // down or hung server does not cost a timeout per call.

@@ -176,6 +176,58 @@ TEST(RedisClientTest, PipelineIsOneRoundTrip) {
   EXPECT_EQ(replies[2].elements[1].str, "b");
 }
 
+TEST(RedisClientTest, SendIsOffUnlessTheUrlAsks) {
+  EXPECT_FALSE(ParseRedisUrl("redis://h").deferred_stores);
+  EXPECT_TRUE(ParseRedisUrl("redis://h?deferred_stores=1").deferred_stores);
+  EXPECT_THROW(ParseRedisUrl("redis://h?deferred_stores=yes"),
+               std::invalid_argument);
+  auto client = RedisClient::FromUrl(SharedRedisServer()->url(6));
+  client->Command({"DEL", "sent"});
+  EXPECT_FALSE(client->Send({"SET", "sent", "v"}));
+  EXPECT_TRUE(client->Command({"GET", "sent"}).is_nil());
+}
+
+TEST(RedisClientTest, SendWritesNowAndReadsTheReplyBeforeTheNextCommand) {
+  auto client = RedisClient::FromUrl(SharedRedisServer()->url(6) +
+                                     "?deferred_stores=1&pool_size=1");
+  client->Command({"DEL", "sent"});
+  const int64_t trips = client->round_trips();
+  ASSERT_TRUE(client->Send({"SET", "sent", "1"}));
+  EXPECT_EQ(client->round_trips(), trips);  // no exchange waited for
+  // The next command on the connection comes after it and reads its
+  // reply first (an OK: no error counted).
+  EXPECT_EQ(client->Command({"GET", "sent"}).str, "1");
+  EXPECT_EQ(client->deferred_errors(), 0);
+  // An error reply to a Send is counted when it is read.
+  ASSERT_TRUE(client->Send({"NO-SUCH-COMMAND"}));
+  EXPECT_EQ(client->Command({"PING"}).str, "PONG");
+  EXPECT_EQ(client->deferred_errors(), 1);
+  // More sends than replies may wait on one connection: every one lands,
+  // in order, and the replies stay paired with their commands.
+  for (int i = 0; i < 3 * HiredisClient::kMaxPendingReplies; ++i) {
+    ASSERT_TRUE(client->Send({"SET", "sent", std::to_string(i)}));
+  }
+  EXPECT_EQ(client->Command({"GET", "sent"}).str,
+            std::to_string(3 * HiredisClient::kMaxPendingReplies - 1));
+  EXPECT_EQ(client->Command({"INCR", "sent"}).integer,
+            3 * HiredisClient::kMaxPendingReplies);
+  EXPECT_EQ(client->deferred_errors(), 1);
+}
+
+TEST(RedisClientTest, SendAfterARestartReconnects) {
+  RedisServer server;
+  auto client = RedisClient::FromUrl(server.url() + "?deferred_stores=1");
+  ASSERT_TRUE(client->Send({"SET", "k", "before"}));
+  EXPECT_EQ(client->Command({"GET", "k"}).str, "before");
+  server.Restart();  // the pooled connection dies, the data with it
+  // A Send on the dead connection may be lost; the next command finds the
+  // connection closed, retries on a fresh one and answers.
+  client->Send({"SET", "k", "maybe lost"});
+  EXPECT_EQ(client->Command({"PING"}).str, "PONG");
+  ASSERT_TRUE(client->Send({"SET", "k", "after"}));
+  EXPECT_EQ(client->Command({"GET", "k"}).str, "after");
+}
+
 TEST(RedisClientTest, SelectsTheDatabase) {
   auto db1 = RedisClient::FromUrl(SharedRedisServer()->url(1));
   auto db2 = RedisClient::FromUrl(SharedRedisServer()->url(2));

@@ -236,6 +236,24 @@ std::vector<RedisReply> SentinelClient::Pipeline(
       [&](HiredisClient& c) { return c.Pipeline(commands); });
 }
 
+bool SentinelClient::Send(const std::vector<std::string>& argv) {
+  std::shared_ptr<HiredisClient> client = state_->Current();
+  try {
+    return client->Send(argv);
+  } catch (const std::runtime_error&) {
+    std::shared_ptr<HiredisClient> fresh = state_->Replace(client.get());
+    if (fresh == nullptr) throw;
+    return fresh->Send(argv);
+  }
+}
+
+int64_t SentinelClient::deferred_errors() const {
+  absl::ReaderMutexLock lock(&state_->mu);
+  int64_t total = 0;
+  for (const auto& client : state_->used) total += client->deferred_errors();
+  return total;
+}
+
 int64_t SentinelClient::round_trips() const {
   absl::ReaderMutexLock lock(&state_->mu);
   int64_t total = 0;

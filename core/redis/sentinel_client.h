@@ -59,6 +59,12 @@ class SentinelClient final : public RedisClient {
       RedisSubscriptionListener* listener) override;
   // Command, then WAIT for the master's replicas (HiredisClient).
   RedisReply DurableCommand(const std::vector<std::string>& argv) override;
+  // Sends to the master in use (to the one the sentinels name now if it
+  // does not answer). A READONLY reply (a demoted master) is a deferred
+  // error: the caller's next Command finds the new master.
+  bool Send(const std::vector<std::string>& argv) override;
+  // Summed over the masters used so far.
+  int64_t deferred_errors() const override;
 
   // "host:port" of the master in use; "" before the first command.
   std::string master() const;
