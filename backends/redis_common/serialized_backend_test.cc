@@ -329,6 +329,13 @@ TEST_P(SerializedBackendTest, AnEntryTtlIsItsOwnAndNeverHidesOthersFromAClear) {
   EXPECT_EQ(Get(*ns, "long"), std::nullopt);
 }
 
+const Param kBackends[] = {
+    {"cache_alchemy.backends.json.DistributedJsonCache",
+     "cache_alchemy.backends.json", "DistributedJsonCache", ValueFormat::kJson},
+    {"cache_alchemy.backends.pickle.DistributedPickleCache",
+     "cache_alchemy.backends.pickle", "DistributedPickleCache",
+     ValueFormat::kBinary}};
+
 // With `deferred_stores=1` a fenced store is sent without waiting: the
 // miss costs the lookup's round trip only, and the fence holds on the
 // server (a store whose lookup came before a clear is refused there).
@@ -422,27 +429,15 @@ TEST_P(DeferredStoresTest, AServerThatLostItsDataSeesTheFunctionAgain) {
   EXPECT_FALSE(Get(*ns, "a").has_value());
 }
 
-INSTANTIATE_TEST_SUITE_P(
-    Backends, DeferredStoresTest,
-    ::testing::Values(Param{"cache_alchemy.backends.json.DistributedJsonCache",
-                            "cache_alchemy.backends.json",
-                            "DistributedJsonCache", ValueFormat::kJson},
-                      Param{"cache_alchemy.backends.pickle."
-                            "DistributedPickleCache",
-                            "cache_alchemy.backends.pickle",
-                            "DistributedPickleCache", ValueFormat::kBinary}),
-    [](const auto& info) { return info.param.class_name; });
+INSTANTIATE_TEST_SUITE_P(Backends, DeferredStoresTest,
+                         ::testing::ValuesIn(kBackends), [](const auto& info) {
+                           return info.param.class_name;
+                         });
 
-INSTANTIATE_TEST_SUITE_P(
-    Backends, SerializedBackendTest,
-    ::testing::Values(Param{"cache_alchemy.backends.json.DistributedJsonCache",
-                            "cache_alchemy.backends.json",
-                            "DistributedJsonCache", ValueFormat::kJson},
-                      Param{"cache_alchemy.backends.pickle."
-                            "DistributedPickleCache",
-                            "cache_alchemy.backends.pickle",
-                            "DistributedPickleCache", ValueFormat::kBinary}),
-    [](const auto& info) { return info.param.class_name; });
+INSTANTIATE_TEST_SUITE_P(Backends, SerializedBackendTest,
+                         ::testing::ValuesIn(kBackends), [](const auto& info) {
+                           return info.param.class_name;
+                         });
 
 }  // namespace
 }  // namespace cache_alchemy

@@ -354,6 +354,13 @@ class ScopedNoSigpipe {
   sigset_t old_;
 };
 
+// Counts a connection taken from the pool as in use until it goes out of
+// scope, whichever way the attempt that took it ends.
+struct InUse {
+  std::atomic<int>* count;
+  ~InUse() { count->fetch_sub(1, std::memory_order_relaxed); }
+};
+
 }  // namespace
 
 struct HiredisClient::Connection {
@@ -515,11 +522,7 @@ std::vector<RedisReply> HiredisClient::Run(const Argv* commands, size_t count,
   for (int attempt = 0;; ++attempt) {
     bool reused = false;
     ConnectionPtr conn = Acquire(&reused);
-    // Counted in use until this attempt ends, whichever way it ends.
-    struct InUse {
-      std::atomic<int>* count;
-      ~InUse() { count->fetch_sub(1, std::memory_order_relaxed); }
-    } in_use{&in_use_};
+    const InUse in_use{&in_use_};  // until this attempt ends
     redisContext* ctx = conn->ctx;
     // After a Send, the server may have closed the connection unseen.
     std::optional<ScopedNoSigpipe> no_sigpipe;
@@ -608,10 +611,7 @@ bool HiredisClient::Send(const std::vector<std::string>& argv) {
   for (int attempt = 0;; ++attempt) {
     bool reused = false;
     ConnectionPtr conn = Acquire(&reused);
-    struct InUse {
-      std::atomic<int>* count;
-      ~InUse() { count->fetch_sub(1, std::memory_order_relaxed); }
-    } in_use{&in_use_};
+    const InUse in_use{&in_use_};
     redisContext* ctx = conn->ctx;
     const ScopedNoSigpipe no_sigpipe;
     // Bounded: a connection that only ever sends would pile up replies.
