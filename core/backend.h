@@ -231,6 +231,16 @@ class CacheNamespace {
   // began. The default (0, never changes) suits stores only this process
   // clears. Thread-safe, cheap, never throws.
   virtual uint64_t InvalidationGeneration() { return 0; }
+
+  // Returns once every store this namespace answered before the call
+  // without waiting for its server (StoredValue::confirm false) has run
+  // there, so a Lookup after it sees them. The core calls it before it
+  // looks again for a value another caller of the process just stored
+  // (single flight). At most the backend's command timeout; best effort,
+  // never throws. The default (stores are done when Store returns) does
+  // nothing and returns false. Returns true when this namespace may answer
+  // stores before they ran (then it waited for them). Thread-safe.
+  virtual bool AwaitStores() { return false; }
 };
 
 // A backend class: one object per dotted name per process, shared by every

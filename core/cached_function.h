@@ -422,6 +422,25 @@ class CachedFunction<R(Args...)> {
     bool stale = false;
   };
 
+  // For a leader about to compute `key`: looks it up again when another
+  // caller may have stored it since this caller's lookup, and returns true
+  // on a hit. That is when a flight finished since the lookup
+  // (`finished`, finished_flights() read before it), or when this key's
+  // last flight finished just before it (`ticket.after_recent_flight`) and
+  // the backend sends stores without waiting (deferred_stores=1: the store
+  // may have run after our lookup). Either way it first waits until such
+  // stores have run (AwaitStores); otherwise no round trip is spent.
+  bool LookAgain(std::string_view key, uint64_t finished,
+                 const internal::FunctionCache::Ticket& ticket, Found* found,
+                 Fence* fence, bool* fenced) const {
+    internal::FunctionCache& state = *state_;
+    const bool flights_finished = state.finished_flights() != finished;
+    if (!flights_finished && !ticket.after_recent_flight) return false;
+    const bool deferred = state.AwaitStores();
+    if (!flights_finished && !deferred) return false;
+    return Find(key, found, fence, fenced);
+  }
+
   // Looks `key` up, through the envelope when the function uses one.
   // Returns true on a hit (a value, or a live cached exception). An entry
   // that does not decode counts as an error and reads as a miss; a cached
@@ -568,10 +587,11 @@ class CachedFunction<R(Args...)> {
     }
     // Another leader may have stored the value since our lookup; if no
     // flight finished since, none did, and a remote backend is spared a
-    // second round trip.
+    // second round trip. A flight of this key that finished just before
+    // our lookup may have sent its store without waiting (deferred_stores):
+    // our lookup may have run before it, so look again too.
     Found found;
-    if (!force && state.finished_flights() != finished &&
-        Find(key, &found, &fence, &fenced)) {
+    if (!force && LookAgain(key, finished, ticket, &found, &fence, &fenced)) {
       state.CountHit();
       if (found.error != nullptr) {
         state.Finish(ticket, key_string, nullptr, found.error, std::nullopt,
@@ -617,8 +637,7 @@ class CachedFunction<R(Args...)> {
           ->template Get<R>();
     }
     Found found;
-    if (!force && state.finished_flights() != finished &&
-        Find(key, &found, &fence, &fenced)) {
+    if (!force && LookAgain(key, finished, ticket, &found, &fence, &fenced)) {
       state.CountHit();
       if (found.error != nullptr) {
         pending->Resolve(nullptr, found.error);

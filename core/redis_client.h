@@ -155,7 +155,7 @@ class RedisClient {
     return Command(argv);
   }
 
-  // ABI version 7 (the two functions below; defaults for a client that
+  // ABI version 7 (the three functions below; defaults for a client that
   // cannot send without waiting).
 
   // Sends `argv` without waiting for its reply, for a write whose outcome
@@ -185,6 +185,15 @@ class RedisClient {
   // A caller that sees it move sends its next write with Command, whose
   // reply it can act on. Never throws; no round trip.
   virtual int64_t deferred_errors() const { return 0; }
+
+  // Returns once every Send made before the call (by any thread) has run
+  // on its server (its reply read), so a command sent after it, on any
+  // connection, runs after them; or after the client's command timeout
+  // (best effort: a connection that failed meanwhile lost its Sends).
+  // Reads the replies waiting on idle connections itself. Cheap when no
+  // Send is unread. Returns whether this client sends without waiting at
+  // all (`deferred_stores=1`). Never throws. Thread-safe.
+  virtual bool Settle() { return false; }
 
   // Makes a client for `url`, one of
   //   redis://[[user]:password@]host[:port][/db][?options]

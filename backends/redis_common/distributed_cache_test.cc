@@ -228,6 +228,42 @@ TEST_P(DistributedCacheTest, ConcurrentCallersComputeOncePerKey) {
   EXPECT_EQ(f.errors(), 0);
 }
 
+// With stores sent without waiting (deferred_stores=1), a caller whose
+// lookup raced a store that another caller of the process just made (on
+// another pooled connection) waits for it to run before it looks again,
+// so each value is still computed once (RedisClient::Settle).
+TEST_P(DistributedCacheTest, DeferredStoresStillComputeOncePerKey) {
+  std::string url = SharedDeploymentUrl(deployment());
+  url += url.find('?') == std::string::npos ? "?" : "&";
+  config_->cache_redis_client =
+      ca::RedisClient::FromUrl(url + "deferred_stores=1");
+  for (int round = 0; round < 3; ++round) {
+    std::atomic<int> calls{0};
+    auto f = ca::cache(
+        {.backend = backend(), .name = "deferred" + std::to_string(round)},
+        [&calls](int a) {
+          calls.fetch_add(1);
+          return a * 2;
+        });
+    std::vector<std::thread> threads;
+    std::atomic<int> wrong{0};
+    for (int t = 0; t < 8; ++t) {
+      threads.emplace_back([&] {
+        for (int i = 0; i < 100; ++i) {
+          if (f(i % 10) != (i % 10) * 2) wrong.fetch_add(1);
+        }
+      });
+    }
+    for (auto& t : threads) t.join();
+    EXPECT_EQ(wrong.load(), 0) << "round " << round;
+    EXPECT_EQ(calls.load(), 10) << "round " << round;
+    EXPECT_EQ(f.hits() + f.misses(), 800) << "round " << round;
+    EXPECT_EQ(f.errors(), 0) << "round " << round;
+    EXPECT_EQ(f.size(), 10) << "round " << round;  // every store landed
+  }
+  EXPECT_EQ(config_->cache_redis_client->deferred_errors(), 0);
+}
+
 TEST_P(DistributedCacheTest, KillAndRestartTheServerFailsOpen) {
   if (deployment() != Deployment::kSingle) {
     GTEST_SKIP() << kFailoverTests;

@@ -541,6 +541,14 @@ bool RedisStore::SendStore(const std::string& key, std::string_view value,
   return client_->Send(argv);
 }
 
+bool RedisStore::AwaitStores() noexcept {
+  try {
+    return client_->Settle();
+  } catch (...) {
+    return true;  // best effort: at worst the caller computes a value again
+  }
+}
+
 bool RedisStore::Put(const std::string& key, std::string_view value,
                      const uint64_t* generation, int64_t ttl_ms, bool wait) {
   if (!wait && generation != nullptr &&

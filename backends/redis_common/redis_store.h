@@ -105,6 +105,12 @@ class RedisStore {
   bool Put(const std::string& key, std::string_view value,
            const uint64_t* generation, int64_t ttl_ms = 0, bool wait = false);
 
+  // Returns once every store sent without waiting before the call (by
+  // any store on this client) has run on its server
+  // (RedisClient::Settle). Returns whether the client sends stores without
+  // waiting. Never throws.
+  bool AwaitStores() noexcept;
+
   // Like Put, but the value is a timestamp token made by the server: if
   // `key` already holds one, keeps it. Returns the token now stored, or
   // nullopt when the fence refused it. One round trip.

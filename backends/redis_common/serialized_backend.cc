@@ -30,6 +30,7 @@ class SerializedNamespace final : public CacheNamespace {
                       fence != nullptr ? &fence->remote : nullptr, value.ttl_ms,
                       /*wait=*/value.confirm);
   }
+  bool AwaitStores() override { return store_.AwaitStores(); }
   int64_t Clear() override { return store_.Clear(); }
   int64_t Invalidate(std::string_view key) override {
     return store_.Invalidate(std::string(key));

@@ -100,6 +100,9 @@ FunctionCache::FunctionCache(ResolvedOptions options,
                                         options_.id, options_.name)),
       clock_(clock != nullptr ? clock : CurrentClock()),
       stamp_clock_(stamp_clock != nullptr ? stamp_clock : clock_) {
+  if (ns_ != nullptr && format_ != ValueFormat::kObject) {
+    recent_.reset(new RecentFinish[kRecentSlots]());
+  }
   RegisterForkHandlers();
 }
 
@@ -158,6 +161,14 @@ FunctionCache::Ticket FunctionCache::JoinOrLead(const std::string& key,
   // cannot tell, and leads.
   const uint64_t fork_generation =
       g_fork_generation.load(std::memory_order_relaxed);
+  bool after_recent_flight = false;
+  size_t hash = 0;
+  if (recent_ != nullptr) {
+    hash = std::hash<std::string>()(key);
+    const RecentFinish& recent = recent_[hash % kRecentSlots];
+    after_recent_flight = recent.hash == hash && recent.at_ns != 0 &&
+                          MonotonicNanos() - recent.at_ns < kRecentNs;
+  }
   if (!force && slot != nullptr && slot->ns_generation == ns_generation &&
       slot->fork_generation == fork_generation && fence != nullptr &&
       slot->fenced && slot->fence.local == fence->local &&
@@ -170,7 +181,8 @@ FunctionCache::Ticket FunctionCache::JoinOrLead(const std::string& key,
   slot->async = std::move(async);
   slot->fenced = fence != nullptr;
   if (fence != nullptr) slot->fence = *fence;
-  return Ticket{slot, true, generation_.load(std::memory_order_acquire)};
+  return Ticket{slot, true, generation_.load(std::memory_order_acquire),
+                after_recent_flight};
 }
 
 std::shared_ptr<const void> FunctionCache::Wait(Flight& flight) {
@@ -195,6 +207,10 @@ void FunctionCache::Finish(const Ticket& ticket, const std::string& key,
   finished_flights_.fetch_add(1, std::memory_order_acq_rel);
   {
     std::lock_guard<std::mutex> lock(flights_mu_);
+    if (recent_ != nullptr && stored.has_value()) {
+      const size_t hash = std::hash<std::string>()(key);
+      recent_[hash % kRecentSlots] = RecentFinish{hash, MonotonicNanos()};
+    }
     auto it = flights_.find(key);
     // A clear may have dropped this flight (and a newer one may stand in its
     // place): only remove our own.

@@ -184,6 +184,11 @@ class FunctionCache : public std::enable_shared_from_this<FunctionCache> {
     std::shared_ptr<Flight> flight;
     bool leader = false;
     uint64_t generation = 0;
+    // A leader whose key's last flight finished moments ago (a serialized
+    // backend's): that flight's store may have been sent without waiting
+    // and not have run yet, so the leader looks again (after AwaitStores)
+    // before it computes.
+    bool after_recent_flight = false;
   };
   // `fence`: this caller's lookup fence (nullptr: the lookup failed); a
   // caller joins only a flight whose leader saw the same fence. `async`: the
@@ -277,6 +282,18 @@ class FunctionCache : public std::enable_shared_from_this<FunctionCache> {
   uint64_t finished_flights() const {
     return finished_flights_.load(std::memory_order_acquire);
   }
+  // Before a caller looks again for a value a finished flight stored:
+  // waits until the stores the backend answered without waiting have run
+  // (CacheNamespace::AwaitStores). Returns whether the backend may answer
+  // stores before they ran. Never throws.
+  bool AwaitStores() {
+    if (ns_ == nullptr) return false;
+    try {
+      return ns_->AwaitStores();
+    } catch (...) {
+      return false;  // best effort: at worst the value is computed again
+    }
+  }
 
   void CountHit() { counters_.Add(kHits); }
   // A miss: the wrapped function ran for `compute_nanos` (returning or
@@ -358,6 +375,17 @@ class FunctionCache : public std::enable_shared_from_this<FunctionCache> {
   // Guards the single-flight table.
   std::mutex flights_mu_;
   absl::flat_hash_map<std::string, std::shared_ptr<Flight>> flights_;
+  // When a flight of a key finished, for Ticket::after_recent_flight: one
+  // slot per key hash (a collision forgets the older key, which at worst
+  // computes a value twice). Serialized formats only (a remote store may
+  // be answered before it ran); guarded by flights_mu_.
+  struct RecentFinish {
+    size_t hash = 0;
+    int64_t at_ns = 0;
+  };
+  static constexpr size_t kRecentSlots = 256;
+  static constexpr int64_t kRecentNs = 50'000'000;  // a store runs by then
+  std::unique_ptr<RecentFinish[]> recent_;          // null for kObject
   // Keys with a background refresh pending, with the fork generation they
   // were added in; guarded by a process-wide lock (function_cache.cc).
   absl::flat_hash_map<std::string, uint64_t> refreshing_;

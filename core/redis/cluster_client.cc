@@ -465,6 +465,20 @@ int64_t ClusterClient::deferred_errors() const {
   return total;
 }
 
+bool ClusterClient::Settle() {
+  if (!state_->options.node.deferred_stores) return false;
+  std::vector<ClusterNode*> nodes;
+  {
+    absl::ReaderMutexLock lock(&state_->mu);
+    for (const auto& [address, node] : state_->nodes) {
+      nodes.push_back(node.get());
+    }
+  }
+  // Nodes live as long as the client.
+  for (ClusterNode* node : nodes) node->client.Settle();
+  return true;
+}
+
 int64_t ClusterClient::round_trips() const {
   absl::ReaderMutexLock lock(&state_->mu);
   int64_t total = 0;

@@ -87,6 +87,8 @@ class ClusterClient final : public RedisClient {
   bool Send(const std::vector<std::string>& argv) override;
   // Summed over every node.
   int64_t deferred_errors() const override;
+  // Settles every node's client, one after the other.
+  bool Settle() override;
 
   // What the client did so far (tests, tools).
   struct Counters {

@@ -364,12 +364,15 @@ struct InUse {
 }  // namespace
 
 struct HiredisClient::Connection {
+  HiredisClient* owner = nullptr;  // outlives its connections
   redisContext* ctx = nullptr;
   uint64_t fork_generation = 0;  // g_fork_generation when it was opened
   int pending = 0;               // replies of Sends not read yet
+  uint64_t newest_seq = 0;       // the newest of them (Settle)
 };
 
 void HiredisClient::ConnectionDeleter::operator()(Connection* c) const {
+  if (c->pending > 0) c->owner->ForgetUnread(*c);  // lost with it
   if (c->ctx != nullptr) redisFree(c->ctx);
   delete c;
 }
@@ -381,7 +384,7 @@ HiredisClient::HiredisClient(RedisEndpoint endpoint)
                  [] { pthread_atfork(nullptr, nullptr, &CountForkInChild); });
 }
 
-HiredisClient::~HiredisClient() = default;
+HiredisClient::~HiredisClient() { DropIdle(); }
 
 void HiredisClient::FailFastIfCoolingDown() const {
   if (SteadyNowMs() < retry_after_ms_.load(std::memory_order_relaxed)) {
@@ -452,6 +455,7 @@ RedisReply ConvertReply(const redisReply* reply) { return Convert(reply); }
 HiredisClient::ConnectionPtr HiredisClient::Connect() {
   FailFastIfCoolingDown();
   ConnectionPtr conn(new Connection);
+  conn->owner = this;
   conn->fork_generation = g_fork_generation.load(std::memory_order_relaxed);
   bool connect_failed = false;
   try {
@@ -532,7 +536,7 @@ std::vector<RedisReply> HiredisClient::Run(const Argv* commands, size_t count,
     std::vector<RedisReply> replies;
     replies.reserve(expected);
     // The replies of earlier Sends on this connection come first.
-    bool ok = conn->pending == 0 || ReadPending(ctx, &conn->pending);
+    bool ok = conn->pending == 0 || ReadPending(*conn);
     for (size_t i = 0; ok && i < expected; ++i) {
       void* raw = nullptr;
       if (redisGetReply(ctx, &raw) != REDIS_OK || raw == nullptr) {
@@ -566,15 +570,84 @@ std::vector<RedisReply> HiredisClient::Run(const Argv* commands, size_t count,
   }
 }
 
-bool HiredisClient::ReadPending(redisContext* ctx, int* pending) {
-  for (; *pending > 0; --*pending) {
+bool HiredisClient::ReadPending(Connection& conn) {
+  while (conn.pending > 0) {
     void* raw = nullptr;
-    if (redisGetReply(ctx, &raw) != REDIS_OK || raw == nullptr) return false;
+    if (redisGetReply(conn.ctx, &raw) != REDIS_OK || raw == nullptr) {
+      return false;  // the deleter forgets the rest
+    }
     auto* reply = static_cast<redisReply*>(raw);
     if (reply->type == REDIS_REPLY_ERROR) {
       deferred_errors_.fetch_add(1, std::memory_order_relaxed);
     }
     freeReplyObject(reply);
+    if (conn.pending == 1) ForgetUnread(conn);  // the newest one ran
+    --conn.pending;
+  }
+  return true;
+}
+
+void HiredisClient::ForgetUnread(Connection& conn) {
+  {
+    std::lock_guard<std::mutex> lock(settle_mu_);
+    // Entries of a parent's connections were dropped in a child (Settle).
+    if (conn.fork_generation == unread_fork_generation_) {
+      auto it = unread_.find(conn.newest_seq);
+      if (it != unread_.end()) unread_.erase(it);
+      unread_count_.store(static_cast<int>(unread_.size()),
+                          std::memory_order_relaxed);
+    }
+  }
+  settled_.notify_all();
+}
+
+void HiredisClient::DrainIdle() {
+  const uint64_t generation = g_fork_generation.load(std::memory_order_relaxed);
+  std::vector<ConnectionPtr> taken;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    for (auto it = idle_.begin(); it != idle_.end();) {
+      if ((*it)->pending > 0 && (*it)->fork_generation == generation) {
+        taken.push_back(std::move(*it));
+        it = idle_.erase(it);
+      } else {
+        ++it;
+      }
+    }
+  }
+  for (ConnectionPtr& conn : taken) {
+    const ScopedNoSigpipe no_sigpipe;
+    // A connection that failed is dropped (its Sends were lost).
+    if (ReadPending(*conn)) Release(std::move(conn));
+  }
+}
+
+bool HiredisClient::Settle() {
+  if (!endpoint_.deferred_stores) return false;
+  if (unread_count_.load(std::memory_order_acquire) == 0) return true;
+  const auto deadline = std::chrono::steady_clock::now() +
+                        std::chrono::milliseconds(endpoint_.timeout_ms);
+  std::unique_lock<std::mutex> lock(settle_mu_);
+  const uint64_t generation = g_fork_generation.load(std::memory_order_relaxed);
+  if (unread_fork_generation_ != generation) {
+    // A child: its parent's Sends are not this process's to wait for.
+    unread_.clear();
+    unread_count_.store(0, std::memory_order_relaxed);
+    unread_fork_generation_ = generation;
+  }
+  const uint64_t target = send_seq_;
+  auto settled = [&] { return unread_.empty() || *unread_.begin() > target; };
+  while (!settled()) {
+    lock.unlock();
+    DrainIdle();
+    lock.lock();
+    if (settled()) return true;
+    const auto now = std::chrono::steady_clock::now();
+    if (now >= deadline) return true;  // best effort
+    // The rest are on connections in use: their holders read them first
+    // thing (Run), or put them back in the pool (Send, Release).
+    settled_.wait_until(
+        lock, std::min(deadline, now + std::chrono::milliseconds(1)), settled);
   }
   return true;
 }
@@ -615,16 +688,33 @@ bool HiredisClient::Send(const std::vector<std::string>& argv) {
     redisContext* ctx = conn->ctx;
     const ScopedNoSigpipe no_sigpipe;
     // Bounded: a connection that only ever sends would pile up replies.
-    bool ok =
-        conn->pending < kMaxPendingReplies || ReadPending(ctx, &conn->pending);
+    bool ok = conn->pending < kMaxPendingReplies || ReadPending(*conn);
     if (ok) {
       AppendArgv(ctx, argv);
       int done = 0;
       while (ok && done == 0) ok = redisBufferWrite(ctx, &done) == REDIS_OK;
     }
     if (ok) {
+      {
+        // Numbered and listed at once: a Settle that reads send_seq_ after
+        // this finds the Send in unread_ until its reply is read.
+        std::lock_guard<std::mutex> lock(settle_mu_);
+        if (unread_fork_generation_ != conn->fork_generation) {
+          unread_.clear();  // a child's first Send (see Settle)
+          unread_fork_generation_ = conn->fork_generation;
+        }
+        if (conn->pending > 0) {
+          auto it = unread_.find(conn->newest_seq);
+          if (it != unread_.end()) unread_.erase(it);
+        }
+        conn->newest_seq = ++send_seq_;
+        unread_.insert(conn->newest_seq);
+        unread_count_.store(static_cast<int>(unread_.size()),
+                            std::memory_order_release);
+      }
       ++conn->pending;
       Release(std::move(conn));
+      settled_.notify_all();  // a Settle may drain it from the pool now
       return true;
     }
     const int saved_errno = errno;

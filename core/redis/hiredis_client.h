@@ -14,10 +14,12 @@
 #define CACHE_ALCHEMY_CORE_REDIS_HIREDIS_CLIENT_H_
 
 #include <atomic>
+#include <condition_variable>
 #include <cstdint>
 #include <functional>
 #include <memory>
 #include <mutex>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -123,6 +125,9 @@ class HiredisClient final : public RedisClient {
     return deferred_errors_.load(std::memory_order_relaxed);
   }
   static constexpr int kMaxPendingReplies = 64;
+  // Drains the idle connections' unread replies and waits (polling every
+  // millisecond, at most timeout_ms) for those of connections in use.
+  bool Settle() override;
 
   // Runs `commands` as one pipeline on one connection and, with
   // `endpoint.durable_writes`, then waits on that same connection for every
@@ -153,9 +158,13 @@ class HiredisClient final : public RedisClient {
   // ROLE reply) lists. Sets `*broken` when the connection is unusable.
   void AwaitReplicas(redisContext* ctx, const RedisReply& role,
                      const std::string& what, bool* broken);
-  // Reads the replies of the Sends still waiting on `ctx` (`*pending` of
-  // them), counting the errors; false when the connection failed.
-  bool ReadPending(redisContext* ctx, int* pending);
+  // Reads the replies of the Sends still waiting on `conn`, counting the
+  // errors; false when the connection failed (its Sends are then lost).
+  bool ReadPending(Connection& conn);
+  // `conn`'s Sends were all read or lost: takes them out of unread_.
+  void ForgetUnread(Connection& conn);
+  // Reads the unread replies of every idle connection that has some.
+  void DrainIdle();
   // After `ctx` failed (errno `saved_errno`) in the `attempt`th try of
   // `what` (a command name, "(pipeline)" appended when `count` > 1):
   // returns when the try should be made again on a fresh connection (a
@@ -181,6 +190,15 @@ class HiredisClient final : public RedisClient {
   // Connections taken from the pool now, and the most ever taken at once.
   std::atomic<int> in_use_{0};
   std::atomic<int> high_water_{0};
+  // Sends whose replies were not read yet, for Settle: the sequence number
+  // of each connection's newest one (a connection's replies are read all
+  // at once). Declared before idle_, which is destroyed first.
+  std::mutex settle_mu_;
+  std::condition_variable settled_;
+  std::multiset<uint64_t> unread_;       // guarded by settle_mu_
+  uint64_t send_seq_ = 0;                // guarded by settle_mu_
+  uint64_t unread_fork_generation_ = 0;  // guarded by settle_mu_
+  std::atomic<int> unread_count_{0};     // unread_.size(), read without lock
   // std::mutex (every command takes it): Debian's absl::Mutex runs deadlock
   // detection on every lock.
   std::mutex mu_;

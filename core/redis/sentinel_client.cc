@@ -254,6 +254,17 @@ int64_t SentinelClient::deferred_errors() const {
   return total;
 }
 
+bool SentinelClient::Settle() {
+  if (!state_->options.node.deferred_stores) return false;
+  std::vector<std::shared_ptr<HiredisClient>> used;
+  {
+    absl::ReaderMutexLock lock(&state_->mu);
+    used = state_->used;
+  }
+  for (const auto& client : used) client->Settle();
+  return true;
+}
+
 int64_t SentinelClient::round_trips() const {
   absl::ReaderMutexLock lock(&state_->mu);
   int64_t total = 0;
