@@ -287,6 +287,20 @@ const std::string& TagForSlot(uint16_t slot) {
   return (*tags)[slot % kSlots];
 }
 
+// EVALSHA `sha` with `keys` and `args`.
+std::vector<std::string> EvalShaArgv(const std::string& sha,
+                                     const std::vector<std::string>& keys,
+                                     const std::vector<std::string>& args) {
+  std::vector<std::string> argv;
+  argv.reserve(3 + keys.size() + args.size());
+  argv.push_back("EVALSHA");
+  argv.push_back(sha);
+  argv.push_back(std::to_string(keys.size()));
+  argv.insert(argv.end(), keys.begin(), keys.end());
+  argv.insert(argv.end(), args.begin(), args.end());
+  return argv;
+}
+
 // The SHA `script` was loaded under (the same on every server: the SHA1
 // of its body), or "" before it was first loaded.
 std::string LoadedSha(const LuaScript& script) {
@@ -319,13 +333,7 @@ RedisReply RunScript(RedisClient& client, const LuaScript& script,
   };
   std::string sha = LoadedSha(script);
   if (sha.empty()) sha = LoadScript(client, script, what);
-  std::vector<std::string> argv;
-  argv.reserve(3 + keys.size() + args.size());
-  argv.push_back("EVALSHA");
-  argv.push_back(sha);
-  argv.push_back(std::to_string(keys.size()));
-  argv.insert(argv.end(), keys.begin(), keys.end());
-  argv.insert(argv.end(), args.begin(), args.end());
+  std::vector<std::string> argv = EvalShaArgv(sha, keys, args);
   RedisReply reply = send(argv);
   if (reply.is_error() && absl::StartsWith(reply.str, "NOSCRIPT")) {
     // The server restarted (or SCRIPT FLUSH, or a replica promoted since
@@ -471,11 +479,8 @@ std::string RedisStore::StoreWithMode(const std::string& key,
   Register();
   const Bucket& bucket = BucketOf(key);
   RedisReply reply = RunScript(
-      *client_, kStore, {bucket.values + key, bucket.index, bucket.generation},
-      {std::string(value), EntryExpireMs(ttl_ms), limit_, key, mode,
-       generation != nullptr ? std::to_string(*generation) : std::string("*"),
-       bucket.values, expire_ms_},
-      "store");
+      *client_, kStore, StoreKeys(bucket, key),
+      StoreArgs(bucket, key, value, mode, generation, ttl_ms), "store");
   if (reply.type == RedisReply::Type::kInteger && reply.integer == -1) {
     // The bucket had no generation: the server lost its data since this
     // process registered the function (or someone deleted it). Refused; the
@@ -487,6 +492,24 @@ std::string RedisStore::StoreWithMode(const std::string& key,
   }
   *refused = reply.is_nil();
   return std::move(reply.str);
+}
+
+std::vector<std::string> RedisStore::StoreKeys(const Bucket& bucket,
+                                               const std::string& key) {
+  return {bucket.values + key, bucket.index, bucket.generation};
+}
+
+std::vector<std::string> RedisStore::StoreArgs(
+    const Bucket& bucket, const std::string& key, std::string_view value,
+    const char* mode, const uint64_t* generation, int64_t ttl_ms) const {
+  return {std::string(value),
+          EntryExpireMs(ttl_ms),
+          limit_,
+          key,
+          mode,
+          generation != nullptr ? std::to_string(*generation) : "*",
+          bucket.values,
+          expire_ms_};
 }
 
 std::string RedisStore::EntryExpireMs(int64_t ttl_ms) const {
@@ -518,27 +541,13 @@ bool RedisStore::SendStore(const std::string& key, std::string_view value,
     registered_->store(false, std::memory_order_release);
     return false;
   }
-  std::string sha = LoadedSha(kStore);
+  const std::string sha = LoadedSha(kStore);
   if (sha.empty()) return false;
   const Bucket& bucket = BucketOf(key);
-  std::vector<std::string> argv;
-  argv.reserve(15);
-  argv.push_back("EVALSHA");
-  argv.push_back(std::move(sha));
-  argv.push_back("3");
-  argv.push_back(bucket.values + key);
-  argv.push_back(bucket.index);
-  argv.push_back(bucket.generation);
-  argv.emplace_back(value);
-  argv.push_back(EntryExpireMs(ttl_ms));
-  argv.push_back(limit_);
-  argv.push_back(key);
-  argv.push_back("value");
-  argv.push_back(std::to_string(generation));
-  argv.push_back(bucket.values);
-  argv.push_back(expire_ms_);
-  argv.push_back("1");
-  return client_->Send(argv);
+  std::vector<std::string> args =
+      StoreArgs(bucket, key, value, "value", &generation, ttl_ms);
+  args.push_back("1");  // sent without waiting (kStore's ARGV[9])
+  return client_->Send(EvalShaArgv(sha, StoreKeys(bucket, key), args));
 }
 
 bool RedisStore::AwaitStores() noexcept {

@@ -177,6 +177,15 @@ class RedisStore {
   std::string StoreWithMode(const std::string& key, std::string_view value,
                             const char* mode, const uint64_t* generation,
                             int64_t ttl_ms, bool* refused);
+  // kStore's KEYS and ARGV (its first eight: without the flag of a store
+  // sent without waiting) for `key` in `bucket` (redis_store.cc).
+  static std::vector<std::string> StoreKeys(const Bucket& bucket,
+                                            const std::string& key);
+  std::vector<std::string> StoreArgs(const Bucket& bucket,
+                                     const std::string& key,
+                                     std::string_view value, const char* mode,
+                                     const uint64_t* generation,
+                                     int64_t ttl_ms) const;
   // The PX of an entry stored with `ttl_ms` (StoredValue::ttl_ms).
   std::string EntryExpireMs(int64_t ttl_ms) const;
 
