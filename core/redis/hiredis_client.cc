@@ -587,15 +587,27 @@ bool HiredisClient::ReadPending(Connection& conn) {
   return true;
 }
 
+void HiredisClient::EraseUnreadLocked(const Connection& conn) {
+  auto it = unread_.find(conn.newest_seq);
+  if (it != unread_.end()) unread_.erase(it);
+  unread_count_.store(static_cast<int>(unread_.size()),
+                      std::memory_order_relaxed);
+}
+
+void HiredisClient::AdoptForkGenerationLocked(uint64_t generation) {
+  if (unread_fork_generation_ == generation) return;
+  // A child: its parent's Sends are not this process's to wait for.
+  unread_.clear();
+  unread_count_.store(0, std::memory_order_relaxed);
+  unread_fork_generation_ = generation;
+}
+
 void HiredisClient::ForgetUnread(Connection& conn) {
   {
     std::lock_guard<std::mutex> lock(settle_mu_);
-    // Entries of a parent's connections were dropped in a child (Settle).
+    // Entries of a parent's connections were dropped in a child.
     if (conn.fork_generation == unread_fork_generation_) {
-      auto it = unread_.find(conn.newest_seq);
-      if (it != unread_.end()) unread_.erase(it);
-      unread_count_.store(static_cast<int>(unread_.size()),
-                          std::memory_order_relaxed);
+      EraseUnreadLocked(conn);
     }
   }
   settled_.notify_all();
@@ -628,13 +640,7 @@ bool HiredisClient::Settle() {
   const auto deadline = std::chrono::steady_clock::now() +
                         std::chrono::milliseconds(endpoint_.timeout_ms);
   std::unique_lock<std::mutex> lock(settle_mu_);
-  const uint64_t generation = g_fork_generation.load(std::memory_order_relaxed);
-  if (unread_fork_generation_ != generation) {
-    // A child: its parent's Sends are not this process's to wait for.
-    unread_.clear();
-    unread_count_.store(0, std::memory_order_relaxed);
-    unread_fork_generation_ = generation;
-  }
+  AdoptForkGenerationLocked(g_fork_generation.load(std::memory_order_relaxed));
   const uint64_t target = send_seq_;
   auto settled = [&] { return unread_.empty() || *unread_.begin() > target; };
   while (!settled()) {
@@ -699,14 +705,8 @@ bool HiredisClient::Send(const std::vector<std::string>& argv) {
         // Numbered and listed at once: a Settle that reads send_seq_ after
         // this finds the Send in unread_ until its reply is read.
         std::lock_guard<std::mutex> lock(settle_mu_);
-        if (unread_fork_generation_ != conn->fork_generation) {
-          unread_.clear();  // a child's first Send (see Settle)
-          unread_fork_generation_ = conn->fork_generation;
-        }
-        if (conn->pending > 0) {
-          auto it = unread_.find(conn->newest_seq);
-          if (it != unread_.end()) unread_.erase(it);
-        }
+        AdoptForkGenerationLocked(conn->fork_generation);
+        if (conn->pending > 0) EraseUnreadLocked(*conn);
         conn->newest_seq = ++send_seq_;
         unread_.insert(conn->newest_seq);
         unread_count_.store(static_cast<int>(unread_.size()),

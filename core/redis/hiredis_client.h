@@ -163,6 +163,11 @@ class HiredisClient final : public RedisClient {
   bool ReadPending(Connection& conn);
   // `conn`'s Sends were all read or lost: takes them out of unread_.
   void ForgetUnread(Connection& conn);
+  // With settle_mu_ held: takes `conn`'s newest Send out of unread_.
+  void EraseUnreadLocked(const Connection& conn);
+  // With settle_mu_ held: in a process forked since unread_ was filled
+  // (`generation` is the current fork generation), empties it.
+  void AdoptForkGenerationLocked(uint64_t generation);
   // Reads the unread replies of every idle connection that has some.
   void DrainIdle();
   // After `ctx` failed (errno `saved_errno`) in the `attempt`th try of
