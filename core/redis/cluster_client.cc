@@ -71,6 +71,8 @@ struct ClusterClient::State {
   RedisReply Send(ClusterNode& node, const std::vector<std::string>& argv,
                   bool asking, bool durable);
   RedisReply Broadcast(const std::vector<std::string>& argv);
+  // `counter` (round_trips, deferred_errors) summed over every node.
+  int64_t Sum(int64_t (HiredisClient::*counter)() const) const;
 
   const ClusterUrl options;
   const std::string description;
@@ -456,13 +458,16 @@ bool ClusterClient::Send(const std::vector<std::string>& argv) {
   }
 }
 
-int64_t ClusterClient::deferred_errors() const {
-  absl::ReaderMutexLock lock(&state_->mu);
+int64_t ClusterClient::State::Sum(int64_t (HiredisClient::*counter)()
+                                      const) const {
+  absl::ReaderMutexLock lock(&mu);
   int64_t total = 0;
-  for (const auto& [address, node] : state_->nodes) {
-    total += node->client.deferred_errors();
-  }
+  for (const auto& [address, node] : nodes) total += (node->client.*counter)();
   return total;
+}
+
+int64_t ClusterClient::deferred_errors() const {
+  return state_->Sum(&HiredisClient::deferred_errors);
 }
 
 bool ClusterClient::Settle() {
@@ -480,12 +485,7 @@ bool ClusterClient::Settle() {
 }
 
 int64_t ClusterClient::round_trips() const {
-  absl::ReaderMutexLock lock(&state_->mu);
-  int64_t total = 0;
-  for (const auto& [address, node] : state_->nodes) {
-    total += node->client.round_trips();
-  }
-  return total;
+  return state_->Sum(&HiredisClient::round_trips);
 }
 
 std::unique_ptr<RedisSubscription> ClusterClient::Subscribe(

@@ -52,6 +52,14 @@ struct SentinelClient::State {
         description(options.Describe()),
         sentinels(options.sentinels) {}
 
+  // `counter` (round_trips, deferred_errors) summed over the masters used.
+  int64_t Sum(int64_t (HiredisClient::*counter)() const) const {
+    absl::ReaderMutexLock lock(&mu);
+    int64_t total = 0;
+    for (const auto& client : used) total += (client.get()->*counter)();
+    return total;
+  }
+
   // Steps 1 and 2: the endpoint of the master the first answering sentinel
   // names, checked with ROLE. Throws std::runtime_error naming what each
   // sentinel said.
@@ -248,10 +256,7 @@ bool SentinelClient::Send(const std::vector<std::string>& argv) {
 }
 
 int64_t SentinelClient::deferred_errors() const {
-  absl::ReaderMutexLock lock(&state_->mu);
-  int64_t total = 0;
-  for (const auto& client : state_->used) total += client->deferred_errors();
-  return total;
+  return state_->Sum(&HiredisClient::deferred_errors);
 }
 
 bool SentinelClient::Settle() {
@@ -266,10 +271,7 @@ bool SentinelClient::Settle() {
 }
 
 int64_t SentinelClient::round_trips() const {
-  absl::ReaderMutexLock lock(&state_->mu);
-  int64_t total = 0;
-  for (const auto& client : state_->used) total += client->round_trips();
-  return total;
+  return state_->Sum(&HiredisClient::round_trips);
 }
 
 std::unique_ptr<RedisSubscription> SentinelClient::Subscribe(
