@@ -162,9 +162,8 @@ FunctionCache::Ticket FunctionCache::JoinOrLead(const std::string& key,
   const uint64_t fork_generation =
       g_fork_generation.load(std::memory_order_relaxed);
   bool after_recent_flight = false;
-  size_t hash = 0;
   if (recent_ != nullptr) {
-    hash = std::hash<std::string>()(key);
+    const size_t hash = std::hash<std::string>()(key);
     const RecentFinish& recent = recent_[hash % kRecentSlots];
     after_recent_flight = recent.hash == hash && recent.at_ns != 0 &&
                           MonotonicNanos() - recent.at_ns < kRecentNs;
