@@ -2,7 +2,10 @@
 // the same binary: absl::flat_hash_map behind an absl::Mutex and behind a
 // std::mutex (the honest baseline: Debian's Abseil runs deadlock detection
 // on every absl::Mutex lock), the same map with no lock (the floor), and a
-// hand-written LRU memo for misses with eviction.
+// hand-written LRU memo for misses with eviction. Two more references: the
+// std::mutex memo that also checks a TTL against the cache's default clock
+// (what honouring `expire` costs any cache), and the cache's hit with
+// entries that never expire.
 //
 //   bazel run -c opt //benchmarks:memory_bench -- --benchmark_repetitions=9
 //   --benchmark_report_aggregates_only=true
@@ -84,6 +87,21 @@ void BM_MemoryCacheHitFastKey(benchmark::State& state) {
   }
 }
 BENCHMARK(BM_MemoryCacheHitFastKey);
+
+// The same hit with entries that never expire (`expire = -1`): no clock
+// read. The default (`default_expire`, one day) reads the coarse clock on
+// every hit to check the entry's TTL.
+void BM_MemoryCacheHitFastKeyNoExpiry(benchmark::State& state) {
+  static auto* add = new auto(ca::memory_cache(
+      {.expire = -1, .backend = kMemory, .name = "bench:fast-noexp"}, Add));
+  (*add)(1, 2);
+  int a = 1;
+  for (auto _ : state) {
+    benchmark::DoNotOptimize(a);
+    benchmark::DoNotOptimize((*add)(a, 2));
+  }
+}
+BENCHMARK(BM_MemoryCacheHitFastKeyNoExpiry);
 
 void BM_MemoryCacheHitStrictKey(benchmark::State& state) {
   static auto* add = new auto(ca::memory_cache({.strict = true,
@@ -170,6 +188,39 @@ void BM_HandWrittenLruMemoMissWithEviction(benchmark::State& state) {
   for (auto _ : state) benchmark::DoNotOptimize((*memo)(next++, 2));
 }
 BENCHMARK(BM_HandWrittenLruMemoMissWithEviction);
+
+// The std::mutex memo with the cache's semantics for time: each entry
+// keeps its expiry and a hit checks it against CLOCK_MONOTONIC_COARSE (the
+// cache's default clock, core/clock.h). What any cache that honours a TTL
+// pays over the plain memo.
+class HandWrittenTtlMemo {
+ public:
+  int operator()(int a, int b) {
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      auto it = memo_.find(std::make_pair(a, b));
+      if (it != memo_.end() && NowMillis() < it->second.expires_at_ms) {
+        return it->second.value;
+      }
+    }
+    const int result = Add(a, b);
+    std::lock_guard<std::mutex> lock(mu_);
+    memo_.insert_or_assign(std::make_pair(a, b),
+                           Entry{result, NowMillis() + 86400 * 1000});
+    return result;
+  }
+
+ private:
+  struct Entry {
+    int value;
+    int64_t expires_at_ms;
+  };
+  static int64_t NowMillis() { return ca::CoarseMonotonicClock().NowMillis(); }
+  std::mutex mu_;
+  absl::flat_hash_map<std::pair<int, int>, Entry> memo_;
+};
+BENCHMARK(BM_HandWrittenMemoHit<HandWrittenTtlMemo>)
+    ->Name("BM_HandWrittenMemoHit_StdMutexTtl");
 
 // The floor: the same memo with no lock at all.
 void BM_UnsynchronizedMemoHit(benchmark::State& state) {
