@@ -17,7 +17,7 @@ cd "$(dirname "$0")/.."
 log="$(mktemp)"
 trap 'rm -f "$log" "$log.asan" "$log.tsan"' EXIT
 
-TSAN_TARGETS="//core:concurrency_test //core:cached_function_test //testing/tsan:absl_mutex_annotations_test"
+TSAN_TARGETS="//core:concurrency_test //core:cached_function_test //core:striped_counters_test //testing/tsan:absl_mutex_annotations_test"
 
 # Counts one run: $1 label, $2 bazel exit status, $3 targets, $4 config
 # (empty for none), $5 bazel output; prints "N passed, N failed".
