@@ -258,6 +258,38 @@ void BM_StoreLookup(benchmark::State& state) {
 }
 BENCHMARK(BM_StoreLookup)->Arg(0)->Arg(1)->ArgName("ttl");
 
+// A miss of the store alone, as the cache makes one: a lookup that misses
+// (with the fence), then a fenced store that evicts at the limit (1000,
+// S3-FIFO, entries that expire in a day). No wrapper: no single flight, no
+// key string, no value object, no miss timer.
+void BM_StoreMissWithEviction(benchmark::State& state) {
+  static const ca::CoarseMonotonicClock clock;
+  ca::memory::ConcurrentStore store(
+      {.limit = 1000, .expire_seconds = 86400, .clock = &clock});
+  int args[2] = {0, 2};
+  const int64_t evictions = store.evictions();
+  for (auto _ : state) {
+    ++args[0];
+    char bytes[sizeof(args)];
+    std::memcpy(bytes, args, sizeof(args));
+    const std::string_view key(bytes, sizeof(bytes));
+    ca::Fence fence;
+    if (store.Lookup(
+            key, [](void*, const ca::ValueView&) {}, nullptr, &fence)) {
+      state.SkipWithError("a lookup hit");
+      break;
+    }
+    const int result = args[0] + args[1];
+    ca::StoredValue value;
+    value.bytes.assign(reinterpret_cast<const char*>(&result), sizeof(int));
+    benchmark::DoNotOptimize(store.Store(key, std::move(value), &fence));
+  }
+  if (state.iterations() > 2000 && store.evictions() == evictions) {
+    state.SkipWithError("nothing was evicted");
+  }
+}
+BENCHMARK(BM_StoreMissWithEviction);
+
 // The floor: the same memo with no lock at all.
 void BM_UnsynchronizedMemoHit(benchmark::State& state) {
   static auto* memo = new absl::flat_hash_map<std::pair<int, int>, int>();
