@@ -881,17 +881,21 @@ class CachedFunction<R(Args...)> {
       *packed |= static_cast<unsigned __int128>(kWidth) << (8 * *size);
       ++*size;
     }
-    uint64_t bits;
+    // The bytes WriteFixed copies, as an unsigned number (little-endian).
+    using Bits = std::conditional_t<
+        kWidth == 1, uint8_t,
+        std::conditional_t<
+            kWidth == 2, uint16_t,
+            std::conditional_t<kWidth == 4, uint32_t, uint64_t>>>;
+    static_assert(sizeof(Bits) == kWidth);
+    Bits bits;
     if constexpr (std::is_same_v<U, bool>) {
       bits = arg ? 1 : 0;
-    } else if constexpr (std::is_same_v<U, float>) {
-      bits = std::bit_cast<uint32_t>(arg);
-    } else if constexpr (std::is_same_v<U, double>) {
-      bits = std::bit_cast<uint64_t>(arg);
     } else if constexpr (std::is_enum_v<U>) {
-      bits = static_cast<std::make_unsigned_t<std::underlying_type_t<U>>>(arg);
+      const auto v = static_cast<std::underlying_type_t<U>>(arg);
+      std::memcpy(&bits, &v, kWidth);
     } else {
-      bits = static_cast<std::make_unsigned_t<U>>(arg);
+      std::memcpy(&bits, &arg, kWidth);
     }
     *packed |= static_cast<unsigned __int128>(bits) << (8 * *size);
     *size += kWidth;
