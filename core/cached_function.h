@@ -850,7 +850,7 @@ class CachedFunction<R(Args...)> {
   // written with one 16-byte store: the backend reads the key back at
   // once, as one or two 8-byte words, and on x86 a load that spans two
   // narrower stores still in flight cannot take their data and waits for
-  // them to retire (about a quarter of a MemoryCache hit before this).
+  // them to retire (about a fifth of a MemoryCache hit before this).
   static constexpr size_t kMaxBinaryKey =
       (size_t{0} + ... + (internal::FixedKeyWidth<Args>() + 1));
   static constexpr bool kPackedKey = kAllFixedWidth && sizeof...(Args) > 0 &&

@@ -85,7 +85,7 @@ __thread uint32_t tls_counter_stripe = 0;
 
 namespace {
 
-constexpr uint32_t kSharedStripeCode = (kCounterStripes - 1) | (1u << 9);
+constexpr uint32_t kSharedStripeCode = kStripeAssigned | (kCounterStripes - 1);
 // Bit i set: stripe i (< kCounterStripes - 1) is free. Lock-free, so that a
 // child forked while another thread held it can still take stripes (the
 // stripes of the parent's other threads stay taken there: harmless).
@@ -116,7 +116,7 @@ uint32_t AssignThreadStripe() {
                                              std::memory_order_relaxed)) {
       owner.bit = bit;
       const uint32_t index = static_cast<uint32_t>(std::countr_zero(bit));
-      return tls_counter_stripe = index | kStripeOwned | (1u << 9);
+      return tls_counter_stripe = kStripeAssigned | kStripeOwned | index;
     }
   }
   return tls_counter_stripe = kSharedStripeCode;

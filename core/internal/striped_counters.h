@@ -30,10 +30,11 @@ namespace internal {
 inline constexpr size_t kCounterStripes = 16;
 inline constexpr uint32_t kStripeIndexMask = 0xff;
 inline constexpr uint32_t kStripeOwned = 0x100;
+inline constexpr uint32_t kStripeAssigned = 0x200;
 
 // INTERNAL: the calling thread's stripe code, 0 until its first add; else
-// the stripe index | kStripeOwned when the thread owns the stripe, + 1 << 9
-// (so that no code is 0). initial-exec: one instruction even when the core
+// kStripeAssigned | the stripe index, | kStripeOwned when the thread owns
+// the stripe. initial-exec: one instruction even when the core
 // is a shared library (loaded at startup, so its TLS is static).
 extern __thread uint32_t tls_counter_stripe
     __attribute__((tls_model("initial-exec")));
