@@ -479,8 +479,11 @@ bool ClusterClient::Settle() {
       nodes.push_back(node.get());
     }
   }
-  // Nodes live as long as the client.
-  for (ClusterNode* node : nodes) node->client.Settle();
+  // Nodes live as long as the client. One timeout for all of them.
+  const auto deadline =
+      std::chrono::steady_clock::now() +
+      std::chrono::milliseconds(state_->options.node.timeout_ms);
+  for (ClusterNode* node : nodes) node->client.SettleUntil(deadline);
   return true;
 }
 

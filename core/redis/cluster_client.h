@@ -87,7 +87,8 @@ class ClusterClient final : public RedisClient {
   bool Send(const std::vector<std::string>& argv) override;
   // Summed over every node.
   int64_t deferred_errors() const override;
-  // Settles every node's client, one after the other.
+  // Settles every node's client, one after the other, within one
+  // timeout_ms in all.
   bool Settle() override;
 
   // What the client did so far (tests, tools).

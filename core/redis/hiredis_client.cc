@@ -635,10 +635,14 @@ void HiredisClient::DrainIdle() {
 }
 
 bool HiredisClient::Settle() {
+  return SettleUntil(std::chrono::steady_clock::now() +
+                     std::chrono::milliseconds(endpoint_.timeout_ms));
+}
+
+bool HiredisClient::SettleUntil(
+    std::chrono::steady_clock::time_point deadline) {
   if (!endpoint_.deferred_stores) return false;
   if (unread_count_.load(std::memory_order_acquire) == 0) return true;
-  const auto deadline = std::chrono::steady_clock::now() +
-                        std::chrono::milliseconds(endpoint_.timeout_ms);
   std::unique_lock<std::mutex> lock(settle_mu_);
   AdoptForkGenerationLocked(g_fork_generation.load(std::memory_order_relaxed));
   const uint64_t target = send_seq_;

@@ -14,6 +14,7 @@
 #define CACHE_ALCHEMY_CORE_REDIS_HIREDIS_CLIENT_H_
 
 #include <atomic>
+#include <chrono>
 #include <condition_variable>
 #include <cstdint>
 #include <functional>
@@ -128,6 +129,10 @@ class HiredisClient final : public RedisClient {
   // Drains the idle connections' unread replies and waits (polling every
   // millisecond, at most timeout_ms) for those of connections in use.
   bool Settle() override;
+  // Settle, waiting until `deadline` at most: the clients of a Cluster or
+  // Sentinel deployment share one deadline, so settling them all takes one
+  // timeout, not one per node.
+  bool SettleUntil(std::chrono::steady_clock::time_point deadline);
 
   // Runs `commands` as one pipeline on one connection and, with
   // `endpoint.durable_writes`, then waits on that same connection for every

@@ -266,7 +266,10 @@ bool SentinelClient::Settle() {
     absl::ReaderMutexLock lock(&state_->mu);
     used = state_->used;
   }
-  for (const auto& client : used) client->Settle();
+  const auto deadline =
+      std::chrono::steady_clock::now() +
+      std::chrono::milliseconds(state_->options.node.timeout_ms);
+  for (const auto& client : used) client->SettleUntil(deadline);
   return true;
 }
 

@@ -65,7 +65,8 @@ class SentinelClient final : public RedisClient {
   bool Send(const std::vector<std::string>& argv) override;
   // Summed over the masters used so far.
   int64_t deferred_errors() const override;
-  // Settles the client of every master used so far.
+  // Settles the client of every master used so far, within one timeout_ms
+  // in all.
   bool Settle() override;
 
   // "host:port" of the master in use; "" before the first command.
