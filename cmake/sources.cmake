@@ -54,7 +54,6 @@ ca_sources(//core:core
     core/internal/function_cache.h
     core/internal/latency_histogram.h
     core/internal/signature.h
-    core/internal/striped_counters.h
     core/internal/task_pool.h
     core/key_encoder.h
     core/namespaces.h
@@ -84,6 +83,14 @@ ca_sources(//core:log
     core/log.cc
   HDRS
     core/log.h
+)
+
+ca_sources(//core:striped_counters
+  TARGETS
+    cache_alchemy
+    cache_alchemy.backends.memory
+  HDRS
+    core/internal/striped_counters.h
 )
 
 ca_sources(//core:metrics

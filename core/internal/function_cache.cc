@@ -5,7 +5,6 @@
 #include <pthread.h>
 
 #include <atomic>
-#include <bit>
 #include <chrono>
 #include <mutex>
 #include <utility>
@@ -80,47 +79,6 @@ uint64_t StableHash(std::string_view bytes, uint64_t seed) {
 }
 
 }  // namespace
-
-__thread uint32_t tls_counter_stripe = 0;
-
-namespace {
-
-constexpr uint32_t kSharedStripeCode = kStripeAssigned | (kCounterStripes - 1);
-// Bit i set: stripe i (< kCounterStripes - 1) is free. Lock-free, so that a
-// child forked while another thread held it can still take stripes (the
-// stripes of the parent's other threads stay taken there: harmless).
-std::atomic<uint32_t> g_free_stripes{(1u << (kCounterStripes - 1)) - 1};
-
-// Gives the thread's stripe back when it exits. Adds made after that (from
-// later thread-local destructors) go to the shared stripe.
-struct StripeOwner {
-  uint32_t bit = 0;
-  ~StripeOwner() {
-    tls_counter_stripe = kSharedStripeCode;
-    // release: the next owner sees every plain store made to the stripe.
-    if (bit != 0) g_free_stripes.fetch_or(bit, std::memory_order_release);
-  }
-};
-
-}  // namespace
-
-uint32_t AssignThreadStripe() {
-  static_assert(kCounterStripes - 1 <= 31 && kCounterStripes <= 256);
-  thread_local StripeOwner owner;
-  uint32_t free = g_free_stripes.load(std::memory_order_relaxed);
-  while (free != 0) {
-    const uint32_t bit = free & -free;
-    // acquire: pairs with the release of the stripe's previous owner.
-    if (g_free_stripes.compare_exchange_weak(free, free & ~bit,
-                                             std::memory_order_acquire,
-                                             std::memory_order_relaxed)) {
-      owner.bit = bit;
-      const uint32_t index = static_cast<uint32_t>(std::countr_zero(bit));
-      return tls_counter_stripe = kStripeAssigned | kStripeOwned | index;
-    }
-  }
-  return tls_counter_stripe = kSharedStripeCode;
-}
 
 FunctionCache::FunctionCache(ResolvedOptions options,
                              std::shared_ptr<CacheNamespace> ns,

@@ -16,6 +16,7 @@
 #define CACHE_ALCHEMY_CORE_INTERNAL_STRIPED_COUNTERS_H_
 
 #include <atomic>
+#include <bit>
 #include <cstddef>
 #include <cstdint>
 
@@ -32,29 +33,81 @@ inline constexpr uint32_t kStripeIndexMask = 0xff;
 inline constexpr uint32_t kStripeOwned = 0x100;
 inline constexpr uint32_t kStripeAssigned = 0x200;
 
-// INTERNAL: the calling thread's stripe code, 0 until its first add; else
-// kStripeAssigned | the stripe index, | kStripeOwned when the thread owns
-// the stripe. initial-exec: one instruction even when the core
-// is a shared library (loaded at startup, so its TLS is static).
-extern __thread uint32_t tls_counter_stripe
-    __attribute__((tls_model("initial-exec")));
-// Takes a stripe for the calling thread (and gives it back when the thread
-// exits). Returns the new code.
-uint32_t AssignThreadStripe();
+// The core's stripes (the default of StripedCounters).
+struct CoreStripes;
 
-// The calling thread's stripe code (see above).
+// The stripes handed to the threads of one library, named by `Tag`: the
+// core and each plugin library keep their own (a plugin library never links
+// the core's code), all header-only. Thread safety: Code() is per thread;
+// taking and giving back stripes is lock-free, so it also works in a child
+// forked while another thread was taking one (the stripes of the parent's
+// other threads stay taken there: harmless).
+template <typename Tag>
+class ThreadStripes {
+ public:
+  // The calling thread's stripe code: kStripeAssigned | the stripe index,
+  // | kStripeOwned when the thread owns the stripe. Takes a stripe on the
+  // thread's first call (and gives it back when the thread exits).
+  static uint32_t Code() {
+    const uint32_t code = code_;
+    return code != 0 ? code : Assign();
+  }
+
+ private:
+  static constexpr uint32_t kSharedCode =
+      kStripeAssigned | (kCounterStripes - 1);
+
+  // Gives the thread's stripe back when it exits. Adds made after that
+  // (from later thread-local destructors) go to the shared stripe.
+  struct Owner {
+    uint32_t bit = 0;
+    ~Owner() {
+      code_ = kSharedCode;
+      // release: the next owner sees every plain store made to the stripe.
+      if (bit != 0) free_.fetch_or(bit, std::memory_order_release);
+    }
+  };
+
+  __attribute__((noinline)) static uint32_t Assign() {
+    static_assert(kCounterStripes - 1 <= 31 && kCounterStripes <= 256);
+    thread_local Owner owner;
+    uint32_t free = free_.load(std::memory_order_relaxed);
+    while (free != 0) {
+      const uint32_t bit = free & -free;
+      // acquire: pairs with the release of the stripe's previous owner.
+      if (free_.compare_exchange_weak(free, free & ~bit,
+                                      std::memory_order_acquire,
+                                      std::memory_order_relaxed)) {
+        owner.bit = bit;
+        const uint32_t index = static_cast<uint32_t>(std::countr_zero(bit));
+        return code_ = kStripeAssigned | kStripeOwned | index;
+      }
+    }
+    return code_ = kSharedCode;
+  }
+
+  // 0 until the thread's first Code(). initial-exec: one instruction, in
+  // the core and in a plugin library alike (a plugin's few bytes come from
+  // the static TLS that glibc keeps for libraries loaded by dlopen).
+  static inline __thread uint32_t code_
+      __attribute__((tls_model("initial-exec"))) = 0;
+  // Bit i set: stripe i (< kCounterStripes - 1) is free.
+  static inline std::atomic<uint32_t> free_{(1u << (kCounterStripes - 1)) - 1};
+};
+
+// The calling thread's stripe code among the core's stripes (see above).
 inline uint32_t ThisThreadStripe() {
-  const uint32_t code = tls_counter_stripe;
-  return code != 0 ? code : AssignThreadStripe();
+  return ThreadStripes<CoreStripes>::Code();
 }
 
-// `N` counters, each striped. Thread safety: Add and Sum may be called from
-// any thread at once; a Sum concurrent with Adds sees some of them.
-template <size_t N>
+// `N` counters, each striped over the stripes of `Tag`'s threads. Thread
+// safety: Add and Sum may be called from any thread at once; a Sum
+// concurrent with Adds sees some of them.
+template <size_t N, typename Tag = CoreStripes>
 class StripedCounters {
  public:
   void Add(size_t counter, int64_t by = 1) {
-    const uint32_t code = ThisThreadStripe();
+    const uint32_t code = ThreadStripes<Tag>::Code();
     std::atomic<int64_t>& value =
         stripes_[code & kStripeIndexMask].values[counter];
     if (code & kStripeOwned) {  // no other thread adds to this stripe
