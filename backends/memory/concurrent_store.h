@@ -71,14 +71,26 @@ class ConcurrentStore {
   // As CacheNamespace::Lookup. The fence's `local` is the clear counter.
   bool Lookup(std::string_view key, ValueVisitor visit, void* context,
               Fence* fence);
+  // What LookupMarked found.
+  enum class Found { kMiss, kHit, kUnmarked };
+  // Like Lookup, but serves only an entry stored `marked`, whose value
+  // starts with a header (one length byte, then that many bytes): the
+  // visitor sees the bytes after it. An unmarked entry (or a marked one too
+  // short for its header) is neither visited nor counted as a hit, and
+  // kUnmarked is returned. (DistributedMemoryCache marks what it stored
+  // while subscribed; the header is the entry's Redis token.)
+  Found LookupMarked(std::string_view key, ValueVisitor visit, void* context,
+                     Fence* fence);
   // Like Lookup, but copies the value out (sharing its object) instead of
   // visiting it, and does not count as a hit for eviction: for callers that
   // must check a value elsewhere before serving it. Returns false on a miss.
   bool Copy(std::string_view key, StoredValue* out, Fence* fence);
   // As CacheNamespace::Store: with `fence`, refused (false) if a clear came
   // since its lookup. Evicts down to `limit`. A `value.ttl_ms` shorter than
-  // `expire_seconds` is the entry's lifetime.
-  bool Store(std::string_view key, StoredValue value, const Fence* fence);
+  // `expire_seconds` is the entry's lifetime. `marked` is kept with the
+  // entry for LookupMarked (one bit: no memory).
+  bool Store(std::string_view key, StoredValue value, const Fence* fence,
+             bool marked = false);
   // All three return the number of live (unexpired) entries removed, and
   // fence (every store whose lookup came before is refused: Invalidate moves
   // the same counter as the clears).
@@ -105,6 +117,9 @@ class ConcurrentStore {
   };
 
   static uint64_t Hash(std::string_view key);
+  template <bool kMarkedOnly>
+  Found LookupImpl(std::string_view key, ValueVisitor visit, void* context,
+                   Fence* fence);
   bool Expired(const Node& node, int64_t now) const;
   // When an entry stored at `now` expires (-1: never); `ttl_ms` > 0
   // shortens the store's expiry.
