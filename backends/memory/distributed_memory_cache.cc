@@ -15,31 +15,32 @@ namespace cache_alchemy {
 namespace memory {
 namespace {
 
-// A local entry's bytes: the subscription epoch it was stored in (8 bytes),
-// its Redis token (one length byte, then the token), then the value's own
-// bytes (StoredValue::bytes as the core gave them; the object, if any, stays
-// StoredValue::object).
-std::string EncodeLocal(uint64_t epoch, std::string_view token,
-                        std::string_view value) {
-  std::string bytes(sizeof(epoch), '\0');
-  std::memcpy(bytes.data(), &epoch, sizeof(epoch));
-  bytes.push_back(static_cast<char>(std::min<size_t>(token.size(), 255)));
+// A local entry's bytes: its Redis token (one length byte, then the token),
+// then the value's own bytes (StoredValue::bytes as the core gave them; the
+// object, if any, stays StoredValue::object). An entry is marked
+// (ConcurrentStore's mark) when it was stored while the channel was
+// subscribed, with no change of subscription state since: every change
+// drops the store's entries and moves its clear counter, and every store is
+// fenced by that counter, read before the subscription state. A marked
+// entry is served while subscribed without a round trip
+// (ConcurrentStore::LookupMarked skips the token); any other is served only
+// after its token is checked in Redis.
+std::string EncodeLocal(std::string_view token, std::string_view value) {
+  std::string bytes(1, static_cast<char>(std::min<size_t>(token.size(), 255)));
   bytes.append(token.substr(0, 255));
   bytes.append(value);
   return bytes;
 }
 
 struct LocalParts {
-  uint64_t epoch = 0;
   std::string_view token;
   std::string_view value;
 };
 
-inline bool DecodeLocal(std::string_view bytes, LocalParts* parts) {
-  if (bytes.size() < sizeof(uint64_t) + 1) return false;
-  std::memcpy(&parts->epoch, bytes.data(), sizeof(uint64_t));
-  const size_t token_size = static_cast<unsigned char>(bytes[sizeof(uint64_t)]);
-  bytes.remove_prefix(sizeof(uint64_t) + 1);
+bool DecodeLocal(std::string_view bytes, LocalParts* parts) {
+  if (bytes.empty()) return false;
+  const size_t token_size = static_cast<unsigned char>(bytes[0]);
+  bytes.remove_prefix(1);
   if (bytes.size() < token_size) return false;
   parts->token = bytes.substr(0, token_size);
   parts->value = bytes.substr(token_size);
@@ -52,24 +53,6 @@ inline bool DecodeLocal(std::string_view bytes, LocalParts* parts) {
 // was vouched for by a live subscription (a clear elsewhere then reaches the
 // local store as a message, which moves the counter).
 constexpr uint64_t kNoRemoteFence = ~uint64_t{0};
-
-// The visitor of a lookup while subscribed: serves an entry stored in the
-// current subscription epoch at once.
-struct LookupContext {
-  uint64_t live_epoch = 0;
-  ValueVisitor visit;
-  void* context;
-  bool served = false;
-};
-
-void VisitLive(void* raw, const ValueView& value) {
-  auto* c = static_cast<LookupContext*>(raw);
-  LocalParts parts;
-  if (DecodeLocal(value.bytes, &parts) && parts.epoch == c->live_epoch) {
-    c->visit(c->context, ValueView{value.object, parts.value});
-    c->served = true;
-  }
-}
 
 class DistributedMemoryNamespace final : public CacheNamespace {
  public:
@@ -86,21 +69,19 @@ class DistributedMemoryNamespace final : public CacheNamespace {
 
   bool Lookup(std::string_view key, ValueVisitor visit, void* context,
               Fence* fence) override {
-    Fence local;
-    uint64_t live_epoch = 0;
-    if (invalidator_->Live(*store_->channel, &live_epoch)) {
-      LookupContext c{live_epoch, visit, context};
-      const bool found = store_->store.Lookup(key, &VisitLive, &c, &local);
-      if (c.served || !found) {
-        // Live: a hit needs no round trip, and neither does a miss (a clear
-        // anywhere reaches this store as a message).
-        if (c.served) {
-          counters_->local_hits.Add();
-        }
+    if (invalidator_->Live(*store_->channel)) {
+      Fence local;
+      const ConcurrentStore::Found found =
+          store_->store.LookupMarked(key, visit, context, &local);
+      if (found != ConcurrentStore::Found::kUnmarked) {
+        // Subscribed: a hit needs no round trip, and neither does a miss (a
+        // clear anywhere reaches this store as a message).
+        const bool hit = found == ConcurrentStore::Found::kHit;
+        if (hit) counters_->local_hits.Add();
         if (fence != nullptr) *fence = Fence{local.local, kNoRemoteFence};
-        return c.served;
+        return hit;
       }
-      // Stored before the current subscription: checked like the rest.
+      // Stored while not subscribed: checked like the rest.
     }
     return LookupVerified(key, visit, context, fence);
   }
@@ -116,17 +97,17 @@ class DistributedMemoryNamespace final : public CacheNamespace {
                                                             : &fence->remote,
         value.ttl_ms);
     if (!token.has_value()) return Refused();
-    // Read before the store's lock: every change of subscription state
-    // clears the store (moving its counter), so a stale epoch read here
-    // makes the fenced store below fail or the entry be dropped right after.
-    uint64_t epoch = 0;
-    if (!invalidator_->Live(*store_->channel, &epoch)) epoch = 0;
-    value.bytes = EncodeLocal(epoch, *token, value.bytes);
-    // An invalidation that arrived (or a subscription change) while the
-    // value was computed moved the counter: the value may predate a clear.
-    const Fence local{fence != nullptr ? fence->local : 0, 0};
-    if (!store_->store.Store(key, std::move(value),
-                             fence != nullptr ? &local : nullptr)) {
+    // Fenced by the lookup's counter, or (a store without a lookup) by the
+    // counter now; read before the subscription state, so that a change of
+    // state after this point (which moves the counter) refuses the store,
+    // and the entry's mark cannot outlive the state it was made in. An
+    // invalidation that arrived while the value was computed refuses it
+    // too: the value may predate a clear.
+    const Fence local{fence != nullptr ? fence->local : store_->store.clears(),
+                      0};
+    const bool subscribed = invalidator_->Live(*store_->channel);
+    value.bytes = EncodeLocal(*token, value.bytes);
+    if (!store_->store.Store(key, std::move(value), &local, subscribed)) {
       return Refused();
     }
     return true;

@@ -20,18 +20,7 @@
 namespace cache_alchemy {
 namespace memory {
 
-size_t StripedCounter::ThisThreadStripe() {
-  static std::atomic<size_t> next{0};
-  static thread_local const size_t stripe =
-      next.fetch_add(1, std::memory_order_relaxed) % kStripes;
-  return stripe;
-}
 namespace {
-
-// Bumped in every child process right after fork(): an Invalidator that
-// remembers another value belongs to the parent's subscriber thread, which
-// does not exist here.
-std::atomic<uint64_t> g_fork_generation{0};
 
 // Every live Invalidator, so fork() can take their locks first.
 absl::Mutex g_registry_mu(absl::kConstInit);
@@ -68,7 +57,7 @@ void Invalidator::AfterFork() ABSL_NO_THREAD_SAFETY_ANALYSIS {
 }
 
 void Invalidator::AfterForkInChild() ABSL_NO_THREAD_SAFETY_ANALYSIS {
-  g_fork_generation.fetch_add(1, std::memory_order_relaxed);
+  forks_.fetch_add(1, std::memory_order_relaxed);
   // A new identity before the child can do anything: a clear the child
   // publishes must not carry the parent's origin (the parent would skip it
   // as its own), whatever the child's first operation is.
@@ -200,7 +189,7 @@ Invalidator::Invalidator(std::shared_ptr<RedisClient> client,
     : client_(std::move(client)),
       counters_(std::move(counters)),
       origin_(RandomOrigin()),
-      fork_generation_(g_fork_generation.load(std::memory_order_relaxed)) {
+      fork_generation_(forks_.load(std::memory_order_relaxed)) {
   Register(this, true);
 }
 
@@ -211,7 +200,7 @@ Invalidator::~Invalidator() {
     absl::MutexLock lock(&mu_);
     subscription = std::move(subscription_);
   }
-  if (fork_generation_.load() != g_fork_generation.load()) {
+  if (fork_generation_.load() != forks_.load()) {
     subscription.release();  // the parent's: no thread here to stop
   }
   subscription.reset();  // joins the thread: no callback after this
@@ -221,7 +210,7 @@ std::shared_ptr<LocalStore> Invalidator::OpenStore(const NamespaceSpec& spec,
                                                    const Clock* clock) {
   const std::string channel_name = InvalidationChannel(spec.prefix);
   absl::MutexLock lock(&mu_);
-  if (fork_generation_.load() != g_fork_generation.load()) {
+  if (fork_generation_.load() != forks_.load()) {
     RestartAfterFork();
   }
   auto [it, inserted] = channels_.try_emplace(channel_name);
@@ -265,17 +254,10 @@ std::shared_ptr<LocalStore> Invalidator::OpenStore(const NamespaceSpec& spec,
   return store;
 }
 
-bool Invalidator::Live(const Channel& channel, uint64_t* epoch) {
-  if (fork_generation_.load(std::memory_order_relaxed) !=
-      g_fork_generation.load(std::memory_order_relaxed)) {
-    absl::MutexLock lock(&mu_);
-    if (fork_generation_.load() != g_fork_generation.load()) {
-      RestartAfterFork();
-    }
-    return false;
-  }
-  *epoch = channel.live_epoch.load(std::memory_order_acquire);
-  return *epoch != 0;
+bool Invalidator::LiveAfterFork() {
+  absl::MutexLock lock(&mu_);
+  if (fork_generation_.load() != forks_.load()) RestartAfterFork();
+  return false;
 }
 
 void Invalidator::RestartAfterFork() {
@@ -288,7 +270,7 @@ void Invalidator::RestartAfterFork() {
     slot.channel->live_epoch.store(0, std::memory_order_release);
     names.push_back(name);
   }
-  fork_generation_.store(g_fork_generation.load());
+  fork_generation_.store(forks_.load());
   if (!names.empty()) subscription_ = client_->Subscribe(names, this);
 }
 
@@ -328,7 +310,7 @@ void Invalidator::Apply(const std::string& channel,
 
 int64_t Invalidator::live_channels() {
   absl::MutexLock lock(&mu_);
-  if (fork_generation_.load() != g_fork_generation.load()) return 0;
+  if (fork_generation_.load() != forks_.load()) return 0;
   int64_t live = 0;
   for (auto& [name, slot] : channels_) {
     if (slot.channel->live_epoch.load() != 0) ++live;
@@ -341,11 +323,15 @@ void Invalidator::OnSubscribed(const std::string& channel) {
   auto it = channels_.find(channel);
   if (it == channels_.end()) return;
   ChannelSlot& slot = it->second;
-  // Live first, then drop: a store whose lookup predates this point finds
-  // `invalidations` moved and is refused; entries stored before are gone.
+  // Drop first, then live. Entries stored before are gone (a forked
+  // child's inherited ones too: marked in the parent, they must not be
+  // served unchecked in the moment before the drop), and a store whose
+  // lookup predates this point finds the store's counter moved and is
+  // refused. Until the channel is live, stores are unmarked: none is served
+  // unchecked.
+  DropAll(slot);
   slot.channel->live_epoch.store(next_epoch_++, std::memory_order_release);
   down_ = false;
-  DropAll(slot);
   counters_->subscriptions.fetch_add(1, std::memory_order_release);
   if (slot.ever_subscribed) {
     counters_->resubscriptions.fetch_add(1, std::memory_order_release);

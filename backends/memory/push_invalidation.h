@@ -9,8 +9,7 @@
 //   auto inv = std::make_shared<Invalidator>(client, counters);
 //   std::shared_ptr<LocalStore> store =
 //       inv->OpenStore(spec, clock);        // subscribes to the prefix channel
-//   uint64_t epoch;
-//   if (inv->Live(*store->channel, &epoch)) { /* serve local entries */ }
+//   if (inv->Live(*store->channel)) { /* serve local entries */ }
 //
 // Built into the plugin library `cache_alchemy.backends.memory.so`; for that
 // library and its tests only.
@@ -25,11 +24,14 @@
 #include <string>
 #include <string_view>
 
+#include "absl/base/attributes.h"
+#include "absl/base/optimization.h"
 #include "absl/base/thread_annotations.h"
 #include "absl/container/flat_hash_map.h"
 #include "absl/synchronization/mutex.h"
 #include "backends/memory/concurrent_store.h"
 #include "core/backend.h"
+#include "core/internal/striped_counters.h"
 #include "core/redis_client.h"
 
 namespace cache_alchemy {
@@ -59,34 +61,25 @@ bool DecodeInvalidation(std::string_view bytes, Invalidation* message);
 // "{prefix}cache_alchemy:invalidations".
 std::string InvalidationChannel(const std::string& prefix);
 
-// Counters of one backend object, shared by its invalidators and
-// namespaces (`Backend::Stats`).
+// The stripes of this library's threads (core/internal/striped_counters.h).
+struct PushStripes;
+
 // A counter bumped on every local hit, from every thread: striped (each
-// thread adds to its own cache line, a read sums them), because one shared
-// atomic would bounce between cores and stop hits from scaling.
+// thread adds to its own cache line, without a locked instruction while it
+// owns its stripe; a read sums them), because one shared atomic would bounce
+// between cores and stop hits from scaling. Thread safety: Add and load may
+// be called from any thread at once.
 class StripedCounter {
  public:
-  void Add() {
-    stripes_[ThisThreadStripe()].value.fetch_add(1, std::memory_order_relaxed);
-  }
-  int64_t load() const {
-    int64_t total = 0;
-    for (const Stripe& s : stripes_) {
-      total += s.value.load(std::memory_order_relaxed);
-    }
-    return total;
-  }
+  void Add() { counters_.Add(0); }
+  int64_t load() const { return counters_.Sum(0); }
 
  private:
-  static constexpr size_t kStripes = 16;
-  // The calling thread's stripe (threads take them in turn).
-  static size_t ThisThreadStripe();
-  struct alignas(64) Stripe {
-    std::atomic<int64_t> value{0};
-  };
-  Stripe stripes_[kStripes];
+  internal::StripedCounters<1, PushStripes> counters_;
 };
 
+// Counters of one backend object, shared by its invalidators and
+// namespaces (`Backend::Stats`).
 struct PushCounters {
   StripedCounter local_hits;              // served without a round trip
   std::atomic<int64_t> verified_hits{0};  // served after a GET (not live)
@@ -109,9 +102,10 @@ struct Channel {
 };
 
 // The local entries of one function (per client, prefix and function id),
-// shared by every namespace opened for it. Values carry `bytes` = 8-byte
-// epoch at store time + the Redis token. Keys are text (the backend's key
-// format).
+// shared by every namespace opened for it. Entries stored while the channel
+// was subscribed are marked (ConcurrentStore's mark) and hold the value's
+// bytes; the others hold the Redis token, then the value's bytes
+// (distributed_memory_cache.cc). Keys are text (the backend's key format).
 struct LocalStore {
   LocalStore(const NamespaceSpec& spec, const Clock* clock, Channel* channel)
       : store(ConcurrentStore::Options{.limit = spec.limit,
@@ -151,10 +145,19 @@ class Invalidator final : public RedisSubscriptionListener {
   std::shared_ptr<LocalStore> OpenStore(const NamespaceSpec& spec,
                                         const Clock* clock);
 
-  // True when `channel` is subscribed in this process now; sets `*epoch`.
-  // After fork() this is false in the child until it has subscribed anew
-  // (the first call in the child starts that).
-  bool Live(const Channel& channel, uint64_t* epoch);
+  // True when `channel` is subscribed in this process now. After fork()
+  // this is false in the child until it has subscribed anew (the first call
+  // in the child starts that). Inline: every DistributedMemoryCache hit
+  // asks.
+  bool Live(const Channel& channel) {
+    // acquire: a thread that sees the child's restart also sees the
+    // channels it set down.
+    if (ABSL_PREDICT_FALSE(fork_generation_.load(std::memory_order_acquire) !=
+                           forks_.load(std::memory_order_relaxed))) {
+      return LiveAfterFork();
+    }
+    return channel.live_epoch.load(std::memory_order_acquire) != 0;
+  }
 
   // Drops this process's entries after a clear made here (the published
   // message is skipped by this invalidator when it comes back).
@@ -186,6 +189,13 @@ class Invalidator final : public RedisSubscriptionListener {
   // In a child after fork(): forgets the parent's subscription and starts a
   // new one. REQUIRES: mu_ held.
   void RestartAfterFork() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Live() in a child after fork(): starts RestartAfterFork, returns false.
+  ABSL_ATTRIBUTE_NOINLINE bool LiveAfterFork();
+
+  // Bumped in every child process right after fork(): an Invalidator whose
+  // fork_generation_ differs belongs to the parent's subscriber thread,
+  // which does not exist here.
+  static inline std::atomic<uint64_t> forks_{0};
 
   const std::shared_ptr<RedisClient> client_;
   const std::shared_ptr<PushCounters> counters_;
