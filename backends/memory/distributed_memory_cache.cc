@@ -63,23 +63,26 @@ class DistributedMemoryNamespace final : public CacheNamespace {
                              std::string name)
       : invalidator_(std::move(invalidator)),
         store_(std::move(store)),
+        channel_(store_->channel),
+        local_(&store_->store),
         remote_(std::move(remote)),
         counters_(std::move(counters)),
         name_(std::move(name)) {}
 
   bool Lookup(std::string_view key, ValueVisitor visit, void* context,
               Fence* fence) override {
-    if (invalidator_->Live(*store_->channel)) {
-      Fence local;
+    if (Invalidator::Live(*channel_)) {
+      // (The fence's `local` is the store's counter, as LookupMarked sets
+      // it; LookupVerified sets the whole fence again.)
       const ConcurrentStore::Found found =
-          store_->store.LookupMarked(key, visit, context, &local);
+          local_->LookupMarked(key, visit, context, fence);
       if (found != ConcurrentStore::Found::kUnmarked) {
         // Subscribed: a hit needs no round trip, and neither does a miss (a
         // clear anywhere reaches this store as a message).
-        const bool hit = found == ConcurrentStore::Found::kHit;
-        if (hit) counters_->local_hits.Add();
-        if (fence != nullptr) *fence = Fence{local.local, kNoRemoteFence};
-        return hit;
+        if (fence != nullptr) fence->remote = kNoRemoteFence;
+        if (found == ConcurrentStore::Found::kMiss) return false;
+        counters_->local_hits.Add();
+        return true;
       }
       // Stored while not subscribed: checked like the rest.
     }
@@ -88,6 +91,7 @@ class DistributedMemoryNamespace final : public CacheNamespace {
 
   bool Store(std::string_view key, StoredValue value,
              const Fence* fence) override {
+    invalidator_->CheckFork();
     const std::string k(key);
     // Redis first: if it fails (or its fence refuses), nothing is kept
     // locally either.
@@ -105,7 +109,7 @@ class DistributedMemoryNamespace final : public CacheNamespace {
     // too: the value may predate a clear.
     const Fence local{fence != nullptr ? fence->local : store_->store.clears(),
                       0};
-    const bool subscribed = invalidator_->Live(*store_->channel);
+    const bool subscribed = Invalidator::Live(*channel_);
     value.bytes = EncodeLocal(*token, value.bytes);
     if (!store_->store.Store(key, std::move(value), &local, subscribed)) {
       return Refused();
@@ -167,6 +171,7 @@ class DistributedMemoryNamespace final : public CacheNamespace {
   ABSL_ATTRIBUTE_NOINLINE bool LookupVerified(std::string_view key,
                                               ValueVisitor visit, void* context,
                                               Fence* fence) {
+    invalidator_->CheckFork();
     Fence local;
     StoredValue copy;
     const bool found = store_->store.Copy(key, &copy, &local);
@@ -202,6 +207,9 @@ class DistributedMemoryNamespace final : public CacheNamespace {
   // Declared first: destroyed last (the store points into it).
   const std::shared_ptr<Invalidator> invalidator_;
   const std::shared_ptr<LocalStore> store_;
+  // store_'s channel and entries: one load fewer on every hit.
+  Channel* const channel_;
+  ConcurrentStore* const local_;
   redis_backend::RedisStore remote_;
   const std::shared_ptr<PushCounters> counters_;
   const std::string name_;

@@ -61,9 +61,17 @@ void Invalidator::AfterForkInChild() ABSL_NO_THREAD_SAFETY_ANALYSIS {
   // A new identity before the child can do anything: a clear the child
   // publishes must not carry the parent's origin (the parent would skip it
   // as its own), whatever the child's first operation is.
+  // And no channel is live here: the parent's subscriber thread is not in
+  // the child, so no local entry may be served unchecked until the child
+  // has subscribed itself (CheckFork starts that; the subscription then
+  // drops the inherited entries before it sets the channel live). Every
+  // invalidator's lock is held here (BeforeFork).
   if (g_invalidators != nullptr) {
     for (Invalidator* inv : *g_invalidators) {
       inv->origin_.store(OriginAfterFork(), std::memory_order_relaxed);
+      for (auto& [name, slot] : inv->channels_) {
+        slot.channel->live_epoch.store(0, std::memory_order_release);
+      }
     }
   }
   AfterFork();
@@ -254,10 +262,9 @@ std::shared_ptr<LocalStore> Invalidator::OpenStore(const NamespaceSpec& spec,
   return store;
 }
 
-bool Invalidator::LiveAfterFork() {
+void Invalidator::RestartAfterForkLocked() {
   absl::MutexLock lock(&mu_);
   if (fork_generation_.load() != forks_.load()) RestartAfterFork();
-  return false;
 }
 
 void Invalidator::RestartAfterFork() {

@@ -9,7 +9,7 @@
 //   auto inv = std::make_shared<Invalidator>(client, counters);
 //   std::shared_ptr<LocalStore> store =
 //       inv->OpenStore(spec, clock);        // subscribes to the prefix channel
-//   if (inv->Live(*store->channel)) { /* serve local entries */ }
+//   if (Invalidator::Live(*store->channel)) { /* serve local entries */ }
 //
 // Built into the plugin library `cache_alchemy.backends.memory.so`; for that
 // library and its tests only.
@@ -145,18 +145,23 @@ class Invalidator final : public RedisSubscriptionListener {
   std::shared_ptr<LocalStore> OpenStore(const NamespaceSpec& spec,
                                         const Clock* clock);
 
-  // True when `channel` is subscribed in this process now. After fork()
-  // this is false in the child until it has subscribed anew (the first call
-  // in the child starts that). Inline: every DistributedMemoryCache hit
-  // asks.
-  bool Live(const Channel& channel) {
-    // acquire: a thread that sees the child's restart also sees the
-    // channels it set down.
+  // True when `channel` is subscribed in this process now. Inline, one
+  // load: every DistributedMemoryCache hit asks. In a child after fork()
+  // it is false until the child has subscribed anew (the atfork child
+  // handler sets every channel down; CheckFork starts the new
+  // subscription).
+  static bool Live(const Channel& channel) {
+    return channel.live_epoch.load(std::memory_order_acquire) != 0;
+  }
+  // In a child after fork(), the first call forgets the parent's
+  // subscription and starts the child's own (stores and lookups that
+  // cannot be served locally call it before they go to Redis). Cheap
+  // otherwise: two loads.
+  void CheckFork() {
     if (ABSL_PREDICT_FALSE(fork_generation_.load(std::memory_order_acquire) !=
                            forks_.load(std::memory_order_relaxed))) {
-      return LiveAfterFork();
+      RestartAfterForkLocked();
     }
-    return channel.live_epoch.load(std::memory_order_acquire) != 0;
   }
 
   // Drops this process's entries after a clear made here (the published
@@ -189,8 +194,8 @@ class Invalidator final : public RedisSubscriptionListener {
   // In a child after fork(): forgets the parent's subscription and starts a
   // new one. REQUIRES: mu_ held.
   void RestartAfterFork() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  // Live() in a child after fork(): starts RestartAfterFork, returns false.
-  ABSL_ATTRIBUTE_NOINLINE bool LiveAfterFork();
+  // CheckFork's slow path: RestartAfterFork under mu_, unless done.
+  ABSL_ATTRIBUTE_NOINLINE void RestartAfterForkLocked();
 
   // Bumped in every child process right after fork(): an Invalidator whose
   // fork_generation_ differs belongs to the parent's subscriber thread,
