@@ -211,6 +211,47 @@ TEST(ClusterClientTest, FollowsAskAndRetriesTryAgainWhileASlotMigrates) {
   cluster.MoveSlot(slot, from);
 }
 
+// Settle (and so a store-await) takes at most one timeout, however many
+// nodes are hung: each master is paused with a store sent to it and not yet
+// answered, and the waits share one deadline (each node's client reads what
+// arrives until then, and leaves the rest to the connection's next user).
+TEST(ClusterClientTest, SettleTakesOneTimeoutWhenEveryMasterHangs) {
+  RedisCluster& cluster = *SharedRedisCluster();
+  constexpr int kTimeoutMs = 200;  // masters paused well under a failover
+  auto client =
+      Client("deferred_stores=1&timeout_ms=" + std::to_string(kTimeoutMs));
+  // One key on each master.
+  std::vector<std::string> keys;
+  std::set<int> masters;
+  for (int i = 0; masters.size() < 3 && i < 1000; ++i) {
+    const std::string key = "settle:" + std::to_string(i);
+    if (masters.insert(cluster.MasterPortOf(RedisKeySlot(key))).second) {
+      keys.push_back(key);
+    }
+  }
+  ASSERT_EQ(masters.size(), 3u);
+  for (const std::string& key : keys) {
+    ASSERT_EQ(client->Command({"SET", key, "old"}).str, "OK");  // connects
+  }
+  for (int port : masters) cluster.NodeAt(port)->Pause();
+  for (const std::string& key : keys) {
+    ASSERT_TRUE(client->Send({"SET", key, "new"}));
+  }
+  const auto start = std::chrono::steady_clock::now();
+  EXPECT_TRUE(client->Settle());
+  const auto waited = std::chrono::steady_clock::now() - start;
+  for (int port : masters) cluster.NodeAt(port)->Resume();
+  // One timeout (and scheduling), not one per node (3 x 200 ms).
+  EXPECT_GE(waited, std::chrono::milliseconds(kTimeoutMs - 10));
+  EXPECT_LT(waited, std::chrono::milliseconds(2 * kTimeoutMs));
+  // The stores were kept: their replies are read by the next command.
+  for (const std::string& key : keys) {
+    EXPECT_EQ(client->Command({"GET", key}).str, "new") << key;
+  }
+  EXPECT_EQ(client->deferred_errors(), 0);
+  cluster.WaitUntilHealthy();
+}
+
 TEST(ClusterClientTest, DurableCommandWaitsForTheReplica) {
   RedisCluster& cluster = *SharedRedisCluster();
   auto client = Client("wait_timeout_ms=1000");

@@ -3,6 +3,7 @@
 #include "core/redis/hiredis_client.h"
 
 #include <hiredis/hiredis.h>
+#include <poll.h>
 #include <pthread.h>
 #include <signal.h>
 #include <sys/time.h>
@@ -576,15 +577,45 @@ bool HiredisClient::ReadPending(Connection& conn) {
     if (redisGetReply(conn.ctx, &raw) != REDIS_OK || raw == nullptr) {
       return false;  // the deleter forgets the rest
     }
-    auto* reply = static_cast<redisReply*>(raw);
-    if (reply->type == REDIS_REPLY_ERROR) {
-      deferred_errors_.fetch_add(1, std::memory_order_relaxed);
-    }
-    freeReplyObject(reply);
-    if (conn.pending == 1) ForgetUnread(conn);  // the newest one ran
-    --conn.pending;
+    TakePendingReply(conn, raw);
   }
   return true;
+}
+
+bool HiredisClient::ReadPendingUntil(
+    Connection& conn, std::chrono::steady_clock::time_point deadline) {
+  while (conn.pending > 0) {
+    void* raw = nullptr;
+    // A reply already read from the socket, whole?
+    if (redisGetReplyFromReader(conn.ctx, &raw) != REDIS_OK) return false;
+    if (raw != nullptr) {
+      TakePendingReply(conn, raw);
+      continue;
+    }
+    // Past the deadline, only what has arrived already (poll with 0).
+    const auto left = std::chrono::ceil<std::chrono::milliseconds>(
+        deadline - std::chrono::steady_clock::now());
+    pollfd ready = {conn.ctx->fd, POLLIN, 0};
+    const int n =
+        poll(&ready, 1, static_cast<int>(std::max<int64_t>(left.count(), 0)));
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) return false;
+    if (n == 0) return true;  // nothing came in time: the next user's
+    // Readable: one read(2) that does not block (a reply cut in two waits
+    // for its rest on the next turn).
+    if (redisBufferRead(conn.ctx) != REDIS_OK) return false;
+  }
+  return true;
+}
+
+void HiredisClient::TakePendingReply(Connection& conn, void* raw) {
+  auto* reply = static_cast<redisReply*>(raw);
+  if (reply->type == REDIS_REPLY_ERROR) {
+    deferred_errors_.fetch_add(1, std::memory_order_relaxed);
+  }
+  freeReplyObject(reply);
+  if (conn.pending == 1) ForgetUnread(conn);  // the newest one ran
+  --conn.pending;
 }
 
 void HiredisClient::EraseUnreadLocked(const Connection& conn) {
@@ -613,7 +644,7 @@ void HiredisClient::ForgetUnread(Connection& conn) {
   settled_.notify_all();
 }
 
-void HiredisClient::DrainIdle() {
+void HiredisClient::DrainIdle(std::chrono::steady_clock::time_point deadline) {
   const uint64_t generation = g_fork_generation.load(std::memory_order_relaxed);
   std::vector<ConnectionPtr> taken;
   {
@@ -629,8 +660,9 @@ void HiredisClient::DrainIdle() {
   }
   for (ConnectionPtr& conn : taken) {
     const ScopedNoSigpipe no_sigpipe;
-    // A connection that failed is dropped (its Sends were lost).
-    if (ReadPending(*conn)) Release(std::move(conn));
+    // A connection that failed is dropped (its Sends were lost); one whose
+    // replies did not all come in time goes back with them pending.
+    if (ReadPendingUntil(*conn, deadline)) Release(std::move(conn));
   }
 }
 
@@ -649,7 +681,7 @@ bool HiredisClient::SettleUntil(
   auto settled = [&] { return unread_.empty() || *unread_.begin() > target; };
   while (!settled()) {
     lock.unlock();
-    DrainIdle();
+    DrainIdle(deadline);
     lock.lock();
     if (settled()) return true;
     const auto now = std::chrono::steady_clock::now();

@@ -166,6 +166,14 @@ class HiredisClient final : public RedisClient {
   // Reads the replies of the Sends still waiting on `conn`, counting the
   // errors; false when the connection failed (its Sends are then lost).
   bool ReadPending(Connection& conn);
+  // ReadPending, but only the replies that arrive before `deadline`: the
+  // rest stay pending for the connection's next user (a hung server costs
+  // a Settle its deadline, not a read timeout per connection). False when
+  // the connection failed.
+  bool ReadPendingUntil(Connection& conn,
+                        std::chrono::steady_clock::time_point deadline);
+  // Counts one reply read for `conn`'s Sends (ReadPending*).
+  void TakePendingReply(Connection& conn, void* raw);
   // `conn`'s Sends were all read or lost: takes them out of unread_.
   void ForgetUnread(Connection& conn);
   // With settle_mu_ held: takes `conn`'s newest Send out of unread_.
@@ -173,8 +181,9 @@ class HiredisClient final : public RedisClient {
   // With settle_mu_ held: in a process forked since unread_ was filled
   // (`generation` is the current fork generation), empties it.
   void AdoptForkGenerationLocked(uint64_t generation);
-  // Reads the unread replies of every idle connection that has some.
-  void DrainIdle();
+  // Reads the unread replies of every idle connection that has some, as
+  // far as they arrive before `deadline`.
+  void DrainIdle(std::chrono::steady_clock::time_point deadline);
   // After `ctx` failed (errno `saved_errno`) in the `attempt`th try of
   // `what` (a command name, "(pipeline)" appended when `count` > 1):
   // returns when the try should be made again on a fresh connection (a
