@@ -54,6 +54,19 @@ bool DecodeLocal(std::string_view bytes, LocalParts* parts) {
 // local store as a message, which moves the counter).
 constexpr uint64_t kNoRemoteFence = ~uint64_t{0};
 
+}  // namespace
+
+#ifdef CACHE_ALCHEMY_TEST_HOOKS
+void (*test_hooks::after_live_check)(Invalidator*) = nullptr;
+#define CACHE_ALCHEMY_AFTER_LIVE_CHECK(invalidator) \
+  if (test_hooks::after_live_check != nullptr)      \
+  test_hooks::after_live_check(invalidator)
+#else
+#define CACHE_ALCHEMY_AFTER_LIVE_CHECK(invalidator)
+#endif
+
+namespace {
+
 class DistributedMemoryNamespace final : public CacheNamespace {
  public:
   DistributedMemoryNamespace(std::shared_ptr<Invalidator> invalidator,
@@ -71,15 +84,21 @@ class DistributedMemoryNamespace final : public CacheNamespace {
 
   bool Lookup(std::string_view key, ValueVisitor visit, void* context,
               Fence* fence) override {
-    if (Invalidator::Live(*channel_)) {
-      // (The fence's `local` is the store's counter, as LookupMarked sets
-      // it; LookupVerified sets the whole fence again.)
+    // The store's counter first, then the channel's state: the fence of a
+    // subscribed lookup omits the Redis generation (the subscription
+    // vouches for it), so a loss of the subscription after the state was
+    // read must move the counter past the fence and refuse the store (a
+    // clear published meanwhile never reaches this process).
+    const uint64_t clears = local_->clears();
+    const bool live = Invalidator::Live(*channel_);
+    CACHE_ALCHEMY_AFTER_LIVE_CHECK(invalidator_.get());
+    if (live) {
       const ConcurrentStore::Found found =
-          local_->LookupMarked(key, visit, context, fence);
+          local_->LookupMarked(key, visit, context, nullptr);
       if (found != ConcurrentStore::Found::kUnmarked) {
         // Subscribed: a hit needs no round trip, and neither does a miss (a
         // clear anywhere reaches this store as a message).
-        if (fence != nullptr) fence->remote = kNoRemoteFence;
+        if (fence != nullptr) *fence = Fence{clears, kNoRemoteFence};
         if (found == ConcurrentStore::Found::kMiss) return false;
         counters_->local_hits.Add();
         return true;

@@ -81,6 +81,16 @@ class DistributedMemoryCache final : public Backend {
       invalidators_ ABSL_GUARDED_BY(mu_);
 };
 
+#ifdef CACHE_ALCHEMY_TEST_HOOKS
+// Test builds only (:distributed_memory_cache_with_test_hooks): when set,
+// every lookup calls it with its Invalidator right after it read whether
+// the channel is live, so a test can change the subscription's state at
+// that moment.
+namespace test_hooks {
+extern void (*after_live_check)(Invalidator* invalidator);
+}  // namespace test_hooks
+#endif
+
 }  // namespace memory
 }  // namespace cache_alchemy
 
