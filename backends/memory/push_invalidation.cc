@@ -262,7 +262,7 @@ std::shared_ptr<LocalStore> Invalidator::OpenStore(const NamespaceSpec& spec,
   return store;
 }
 
-void Invalidator::RestartAfterForkLocked() {
+void Invalidator::RestartInChild() {
   absl::MutexLock lock(&mu_);
   if (fork_generation_.load() != forks_.load()) RestartAfterFork();
 }

@@ -160,7 +160,7 @@ class Invalidator final : public RedisSubscriptionListener {
   void CheckFork() {
     if (ABSL_PREDICT_FALSE(fork_generation_.load(std::memory_order_acquire) !=
                            forks_.load(std::memory_order_relaxed))) {
-      RestartAfterForkLocked();
+      RestartInChild();
     }
   }
 
@@ -194,8 +194,9 @@ class Invalidator final : public RedisSubscriptionListener {
   // In a child after fork(): forgets the parent's subscription and starts a
   // new one. REQUIRES: mu_ held.
   void RestartAfterFork() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  // CheckFork's slow path: RestartAfterFork under mu_, unless done.
-  ABSL_ATTRIBUTE_NOINLINE void RestartAfterForkLocked();
+  // CheckFork's slow path: takes mu_ and runs RestartAfterFork, unless
+  // another thread of the child did already.
+  ABSL_ATTRIBUTE_NOINLINE void RestartInChild();
 
   // Bumped in every child process right after fork(): an Invalidator whose
   // fork_generation_ differs belongs to the parent's subscriber thread,

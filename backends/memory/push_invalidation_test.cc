@@ -412,7 +412,16 @@ TEST_P(PushInvalidationTest, ClearRacingAComputationNeverLeavesAStaleValue) {
     std::this_thread::sleep_for(std::chrono::microseconds(50 * (i % 4)));
   }
   EXPECT_EQ(child.Wait(), 0) << "(10 + n: n stale reads)";
-  EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(10));
+  // A check that the rounds never stall, not a measurement: on a cluster
+  // every clear waits for each master's replica (WAIT), and the sanitizer
+  // build (-c dbg, ASan) took 1.9-7.3 s idle and 10.05 s once beside the
+  // rest of CI on 2 CPUs.
+#if defined(__SANITIZE_ADDRESS__)
+  constexpr auto kBound = std::chrono::seconds(30);
+#else
+  constexpr auto kBound = std::chrono::seconds(10);
+#endif
+  EXPECT_LT(std::chrono::steady_clock::now() - start, kBound);
 }
 
 INSTANTIATE_TEST_SUITE_P(Deployments, PushInvalidationTest,
